@@ -1,0 +1,63 @@
+//! Erlang/OTP's process model in Rust.
+//!
+//! `otp` runs lightweight **processes** (stackful coroutines on pooled stacks) on one scheduler
+//! thread per core. Processes share nothing: they talk by sending messages to each other's
+//! mailboxes, receive selectively with timeouts, find each other by registered names, and are
+//! switched at safe points by reduction counting, as on the BEAM.
+//!
+//! ```
+//! use otp::Mailbox;
+//!
+//! enum Cmd {
+//!     Add(i64, i64, otp::Pid<i64>),
+//!     Stop,
+//! }
+//!
+//! otp::run(|mut mb: Mailbox<i64>| {
+//!     let calculator = otp::spawn(|mut mb: Mailbox<Cmd>| loop {
+//!         match mb.receive() {
+//!             Cmd::Add(a, b, reply_to) => reply_to.send(a + b),
+//!             Cmd::Stop => break,
+//!         }
+//!     });
+//!     calculator.send(Cmd::Add(2, 3, mb.pid()));
+//!     assert_eq!(mb.receive(), 5);
+//!     calculator.send(Cmd::Stop);
+//! });
+//! ```
+//!
+//! # A tour
+//!
+//! * [`run`] starts a runtime and runs a root process; [`Builder`] configures one.
+//! * [`spawn`], [`spawn_apply`] and [`SpawnOptions`] start processes; [`Pid`] sends to them.
+//! * [`Mailbox`] receives: in order, selectively, with [`Timeout`]s.
+//! * [`process`] has the rest of Elixir's `Process` module: names, `info`, `list`, exits.
+//! * [`send_after`], [`cancel_timer`] and [`read_timer`] are timers; [`make_ref`] makes
+//!   references.
+//! * [`consume_reductions`] and [`yield_now`] let long computations share their scheduler.
+//!
+//! # Panics and crashes
+//!
+//! A panic inside a process ends that process with an [`ExitReason::Panic`] and is logged once
+//! through `tracing`; the runtime and every other process carry on. A stack overflow that hits a
+//! guard page ends the process with [`ExitReason::StackOverflow`].
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod loom;
+pub mod mailbox;
+pub mod process;
+mod runtime;
+
+pub use crate::{
+    mailbox::{sleep, Mailbox, Message, MessageRef, Term, Timeout},
+    process::{
+        exit_self as exit, make_ref, self_pid, spawn, spawn_apply, AnyPid, ExitReason, Pid, Ref, SpawnOptions,
+    },
+    runtime::{
+        budget::{consume_reductions, yield_now},
+        run,
+        timer::{cancel_timer, read_timer, send_after, send_after_named, TimerRef},
+        Builder, Runtime,
+    },
+};

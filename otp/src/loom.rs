@@ -1,0 +1,11 @@
+//! The crate's one switch between `std` and `loom` synchronisation types.
+//!
+//! Concurrency-critical structures (the mailbox queue, the scheduling state of a process) import
+//! their atomics from here, so `RUSTFLAGS="--cfg loom" cargo test -p otp --lib loom_` model-checks
+//! exactly the code that ships.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64};

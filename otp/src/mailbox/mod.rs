@@ -1,0 +1,386 @@
+//! Mailboxes and `receive`: typed messages, selective receive, timeouts.
+//!
+//! Every process has one incoming queue ([`queue`], lock-free, any thread pushes) holding user
+//! messages and signals in arrival order. When the process looks at its mailbox, it first moves
+//! everything that arrived into a private queue, acting on signals as it goes (an exit signal
+//! kills it; a trapped one becomes an `EXIT` message at its place in the order). Receiving then
+//! scans the private queue **oldest first** and takes the first message that any of the
+//! caller's clauses accepts, leaving the others where they are, in order: the BEAM's selective
+//! receive. A receive that found nothing remembers how far it scanned, so after a wake-up it only
+//! looks at what is new.
+//!
+//! Timeouts (`after`) are deadlines fixed when the receive starts: messages that arrive and do
+//! not match never push them back. A zero timeout polls.
+
+pub(crate) mod queue;
+mod term;
+
+use std::{
+    marker::PhantomData,
+    panic::Location,
+    ptr::NonNull,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+pub use self::term::Term;
+use self::queue::{Header, Node};
+use crate::{
+    process::{
+        core::{ProcessCore, Signal, Suspend, TAG_SYSTEM, TAG_USER},
+        exit::ExitReason,
+        pid::{AnyPid, Pid},
+    },
+    runtime::{budget, context, switch, timer},
+};
+
+/// How long a receive may wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use otp::Timeout;
+///
+/// assert_eq!(Timeout::from(Duration::from_millis(5)), Timeout::After(Duration::from_millis(5)));
+/// assert_eq!(Timeout::from(None::<Duration>), Timeout::Infinity);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// Wait as long as it takes (`:infinity`).
+    Infinity,
+    /// Give up after this long; `Duration::ZERO` only looks (`after 0`).
+    After(Duration),
+}
+
+impl From<Duration> for Timeout {
+    fn from(d: Duration) -> Timeout {
+        Timeout::After(d)
+    }
+}
+
+impl From<Option<Duration>> for Timeout {
+    fn from(d: Option<Duration>) -> Timeout {
+        d.map_or(Timeout::Infinity, Timeout::After)
+    }
+}
+
+/// What a mailbox can hold: a message of the process's type, or a system message (an `EXIT`
+/// from a linked process while trapping exits).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Message<M> {
+    /// A message sent with [`Pid::send`].
+    User(M),
+    /// `{:EXIT, from, reason}`: an exit signal received while trapping exits.
+    Exit {
+        /// The process the signal came from.
+        from: AnyPid,
+        /// Its reason.
+        reason: ExitReason,
+    },
+}
+
+/// A borrowed view of a queued message, for choosing what to receive.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MessageRef<'a, M> {
+    /// A user message.
+    User(&'a M),
+    /// A trapped exit signal.
+    Exit {
+        /// The process the signal came from.
+        from: &'a AnyPid,
+        /// Its reason.
+        reason: &'a ExitReason,
+    },
+}
+
+/// The receiving end of a process's mailbox. Each process gets exactly one, as the argument of
+/// its function; it cannot leave the process (it is neither `Send` nor `Clone`).
+///
+/// ```
+/// use otp::Mailbox;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum Msg { Low, High }
+///
+/// otp::run(|mut mb: Mailbox<Msg>| {
+///     let me = mb.pid();
+///     me.send(Msg::Low);
+///     me.send(Msg::High);
+///     // Selective receive: the oldest message that matches, the rest stay in order.
+///     assert_eq!(mb.receive_if(|m| *m == Msg::High), Msg::High);
+///     assert_eq!(mb.receive(), Msg::Low);
+/// });
+/// ```
+pub struct Mailbox<M> {
+    core: Arc<ProcessCore>,
+    _not_send: PhantomData<(fn(M), *const ())>,
+}
+
+impl<M> std::fmt::Debug for Mailbox<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mailbox(<0.{}.0>)", self.core.id)
+    }
+}
+
+impl<M: Send + 'static> Mailbox<M> {
+    /// The mailbox of the calling process. Called once, by the process's entry.
+    pub(crate) fn attach() -> Mailbox<M> {
+        let core = context::expect_process("Mailbox::attach");
+        Mailbox { core, _not_send: PhantomData }
+    }
+
+    /// This process's own pid, typed (Elixir's `self()`).
+    pub fn pid(&self) -> Pid<M> {
+        Pid::from_core(self.core.clone())
+    }
+
+    /// How many messages are waiting.
+    pub fn len(&self) -> usize {
+        self.core.message_queue_len()
+    }
+
+    /// Whether no message is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the oldest user message, waiting for one if needed. System messages (`EXIT`) are
+    /// left in the mailbox; see [`Mailbox::receive_message`].
+    #[track_caller]
+    pub fn receive(&mut self) -> M {
+        let at = Location::caller();
+        match self.select_at(Timeout::Infinity, at, |m| matches!(m, MessageRef::User(_))) {
+            Some(Message::User(m)) => m,
+            _ => unreachable!("an infinite receive returns a matching message"),
+        }
+    }
+
+    /// Like [`receive`](Mailbox::receive), giving up after `timeout` (`receive ... after`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// otp::run(|mut mb: otp::Mailbox<u32>| {
+    ///     match mb.receive_timeout(Duration::from_millis(20)) {
+    ///         Some(n) => println!("got {n}"),
+    ///         None => println!("Timed out after 20ms"),
+    ///     }
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn receive_timeout(&mut self, timeout: impl Into<Timeout>) -> Option<M> {
+        let at = Location::caller();
+        user(self.select_at(timeout.into(), at, |m| matches!(m, MessageRef::User(_))))
+    }
+
+    /// Takes a user message if one is already there (`after 0`).
+    #[track_caller]
+    pub fn try_receive(&mut self) -> Option<M> {
+        self.receive_timeout(Duration::ZERO)
+    }
+
+    /// Selective receive: the oldest user message for which `accept` returns true, waiting for
+    /// one if needed. Messages it skips stay in the mailbox, in order.
+    #[track_caller]
+    pub fn receive_if(&mut self, mut accept: impl FnMut(&M) -> bool) -> M {
+        let at = Location::caller();
+        let found = self.select_at(Timeout::Infinity, at, |m| match m {
+            MessageRef::User(u) => accept(u),
+            MessageRef::Exit { .. } => false,
+        });
+        match user(found) {
+            Some(m) => m,
+            None => unreachable!("an infinite receive returns a matching message"),
+        }
+    }
+
+    /// Selective receive with a timeout.
+    #[track_caller]
+    pub fn receive_if_timeout(&mut self, timeout: impl Into<Timeout>, mut accept: impl FnMut(&M) -> bool) -> Option<M> {
+        let at = Location::caller();
+        user(self.select_at(timeout.into(), at, |m| match m {
+            MessageRef::User(u) => accept(u),
+            MessageRef::Exit { .. } => false,
+        }))
+    }
+
+    /// The oldest message of any kind, user or system, waiting for one if needed.
+    #[track_caller]
+    pub fn receive_message(&mut self) -> Message<M> {
+        let at = Location::caller();
+        match self.select_at(Timeout::Infinity, at, |_| true) {
+            Some(m) => m,
+            None => unreachable!("an infinite receive returns a matching message"),
+        }
+    }
+
+    /// The general receive: the oldest message (user or system) that `accept` takes, within
+    /// `timeout`. `None` on timeout. Every other receive is this with a particular `accept`.
+    ///
+    /// `accept` must not itself receive from this mailbox.
+    #[track_caller]
+    pub fn select(
+        &mut self,
+        timeout: impl Into<Timeout>,
+        accept: impl FnMut(MessageRef<'_, M>) -> bool,
+    ) -> Option<Message<M>> {
+        self.select_at(timeout.into(), Location::caller(), accept)
+    }
+
+    fn select_at(
+        &mut self,
+        timeout: Timeout,
+        at: &'static Location<'static>,
+        mut accept: impl FnMut(MessageRef<'_, M>) -> bool,
+    ) -> Option<Message<M>> {
+        let deadline = match timeout {
+            Timeout::Infinity => None,
+            Timeout::After(d) => Some(Instant::now() + d),
+        };
+        let core = &self.core;
+        let mut scanned = 0;
+        loop {
+            core.safepoint();
+            loop {
+                // SAFETY: we are the process; short borrow, released before `accept` runs.
+                let node = match unsafe { core.local() }.private.get(scanned) {
+                    Some(n) => *n,
+                    None => break,
+                };
+                // SAFETY: the node is in our private queue, so we own it and it stays valid
+                // while `accept` looks at it (only we can remove it).
+                if accept(unsafe { view::<M>(node) }) {
+                    // SAFETY: short borrow again; `accept` has returned.
+                    let private = &mut unsafe { core.local() }.private;
+                    let index = if private.get(scanned) == Some(&node) {
+                        scanned
+                    } else {
+                        private.iter().position(|n| *n == node).expect("accepted message vanished")
+                    };
+                    private.remove(index);
+                    core.mark_taken();
+                    core.set_current(None);
+                    budget::consume(1);
+                    // SAFETY: removed from the private queue: we own it and nothing else refers
+                    // to it.
+                    return Some(unsafe { take::<M>(node) });
+                }
+                scanned += 1;
+            }
+            let expired = match deadline {
+                None => false,
+                Some(d) => {
+                    // SAFETY: short borrow.
+                    unsafe { core.local() }.timed_out || Instant::now() >= d
+                }
+            };
+            if expired {
+                core.set_current(None);
+                budget::consume(1);
+                return None;
+            }
+            wait(core, deadline, at);
+        }
+    }
+}
+
+fn user<M>(m: Option<Message<M>>) -> Option<M> {
+    match m {
+        Some(Message::User(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// Reads a private-queue node.
+///
+/// # Safety
+///
+/// `node` must be owned by the calling process and be a `Node<M>` (tag `TAG_USER`) or a
+/// `Node<Signal>` (tag `TAG_SYSTEM`).
+unsafe fn view<'a, M>(node: NonNull<Header>) -> MessageRef<'a, M> {
+    // SAFETY: caller's contract.
+    match unsafe { node.as_ref() }.tag {
+        // SAFETY: user nodes of this mailbox are `Node<M>` (pids are typed).
+        TAG_USER => MessageRef::User(unsafe { Node::<M>::value(node) }),
+        // SAFETY: system nodes are `Node<Signal>`.
+        _ => match unsafe { Node::<Signal>::value(node) } {
+            Signal::Exit { from, reason, .. } => MessageRef::Exit { from, reason },
+        },
+    }
+}
+
+/// Takes a private-queue node.
+///
+/// # Safety
+///
+/// As for [`view`], and the node must already be out of the private queue.
+unsafe fn take<M>(node: NonNull<Header>) -> Message<M> {
+    // SAFETY: caller's contract.
+    let tag = unsafe { node.as_ref() }.tag;
+    debug_assert!(tag == TAG_USER || tag == TAG_SYSTEM);
+    if tag == TAG_USER {
+        // SAFETY: as in `view`.
+        Message::User(unsafe { Node::<M>::take(node) })
+    } else {
+        // SAFETY: as in `view`.
+        match unsafe { Node::<Signal>::take(node) } {
+            Signal::Exit { from, reason, .. } => Message::Exit { from, reason },
+        }
+    }
+}
+
+/// Parks the process until something arrives or `deadline` passes. On return the caller
+/// re-examines the mailbox.
+fn wait(core: &Arc<ProcessCore>, deadline: Option<Instant>, at: &'static Location<'static>) {
+    if std::thread::panicking() {
+        // Never switch away while this thread unwinds (another process's panic on the same
+        // thread would then abort the node): runtime calls in destructors during an exit don't
+        // block.
+        std::thread::yield_now();
+        return;
+    }
+    let seq = {
+        // SAFETY: we are the process; short borrow.
+        let local = unsafe { core.local() };
+        local.wait_seq += 1;
+        local.waiting = true;
+        local.timed_out = false;
+        local.wait_seq
+    };
+    if let Some(d) = deadline {
+        timer::add(d, timer::TimerItem::Wake { process: core.clone(), seq });
+    }
+    core.set_current(Some(at));
+    switch::suspend(Suspend::Wait);
+    // SAFETY: we are the process again; short borrow.
+    unsafe { core.local() }.waiting = false;
+}
+
+/// Suspends the calling process for `duration` (`Process.sleep/1`). Messages that arrive wait
+/// in the mailbox; an exit signal ends the sleep (and the process) at once. Outside a process it
+/// sleeps the OS thread.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// otp::run(|| {
+///     let t = Instant::now();
+///     otp::sleep(Duration::from_millis(10));
+///     assert!(t.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+#[track_caller]
+pub fn sleep(duration: Duration) {
+    let Some(core) = context::current_process() else {
+        std::thread::sleep(duration);
+        return;
+    };
+    let at = Location::caller();
+    let deadline = Instant::now() + duration;
+    while Instant::now() < deadline {
+        core.safepoint();
+        wait(&core, Some(deadline), at);
+    }
+    core.set_current(None);
+}

@@ -1,0 +1,366 @@
+//! The lock-free multi-producer, single-consumer queue behind every mailbox.
+//!
+//! This is Dmitry Vyukov's intrusive MPSC queue. Any thread may [`Queue::push`]; only the
+//! process that owns the mailbox [`Queue::pop`]s. A push is one atomic swap plus one store, with
+//! no loop and no allocation beyond the node itself, and it never waits for the consumer.
+//!
+//! ```text
+//!   head (consumer)                                   tail (producers swap here)
+//!     |                                                 |
+//!     v                                                 v
+//!   [stub or oldest] --next--> [node] --next--> ... --> [newest] --next--> null
+//! ```
+//!
+//! # Type erasure
+//!
+//! Nodes are type-erased: each starts with a [`Header`] (`#[repr(C)]`, first field) and carries
+//! a payload whose type the consumer knows (a process's typed mailbox `M`, or a runtime signal,
+//! told apart by [`Header::tag`]). The header also stores the payload's drop function, so a queue
+//! dropped with messages still in it (a process that died with a full mailbox, or a send that raced
+//! with the exit) frees them without knowing their type.
+//!
+//! # Invariants
+//!
+//! 1. The queue never moves once a node has been pushed: it lives inside the `Arc`'d process
+//!    record. The embedded stub's address is therefore stable. A null `tail`/`head` stands for the
+//!    stub, so the queue can be built before its final address is known.
+//! 2. Only one thread at a time calls `pop` (the thread running the owning process, which the
+//!    scheduling state machine makes exclusive).
+//! 3. A node pushed is owned by the queue until popped; `pop` hands ownership back.
+//!
+//! `pop` can observe a producer between its swap and its link ("inconsistent"); it then reports
+//! [`Pop::Busy`]. The producer always notifies the process *after* linking, so a consumer that
+//! parks on `Busy` is woken again: nothing is lost.
+
+use std::{cell::UnsafeCell, ptr, ptr::NonNull, sync::atomic::Ordering};
+
+use crate::loom::AtomicPtr;
+
+/// The start of every node. `#[repr(C)]` so a pointer to a node is a pointer to its header.
+#[repr(C)]
+pub(crate) struct Header {
+    next: AtomicPtr<Header>,
+    /// What the payload is; chosen by the pusher, read by the consumer.
+    pub(crate) tag: u8,
+    /// Frees the whole node, payload included.
+    drop_node: unsafe fn(NonNull<Header>),
+}
+
+/// A node carrying a `T`.
+#[repr(C)]
+pub(crate) struct Node<T> {
+    header: Header,
+    value: T,
+}
+
+impl<T> Node<T> {
+    /// Allocates a node holding `value`, tagged `tag`.
+    pub(crate) fn alloc(tag: u8, value: T) -> NonNull<Header> {
+        unsafe fn drop_node<T>(p: NonNull<Header>) {
+            // SAFETY: `p` came from `Node::<T>::alloc` (the caller's contract), so it is a
+            // `Box<Node<T>>` that nobody else owns any more.
+            drop(unsafe { Box::from_raw(p.cast::<Node<T>>().as_ptr()) });
+        }
+        let node = Box::new(Node {
+            header: Header { next: AtomicPtr::new(ptr::null_mut()), tag, drop_node: drop_node::<T> },
+            value,
+        });
+        NonNull::from(Box::leak(node)).cast()
+    }
+
+    /// Takes the value out of a node popped from a queue and frees the node.
+    ///
+    /// # Safety
+    ///
+    /// `p` must have been allocated by `Node::<T>::alloc` with this exact `T`, and the caller must
+    /// own it (it was returned by [`Queue::pop`] and not yet freed).
+    pub(crate) unsafe fn take(p: NonNull<Header>) -> T {
+        // SAFETY: per the contract, `p` is an owned `Box<Node<T>>`.
+        let node = unsafe { Box::from_raw(p.cast::<Node<T>>().as_ptr()) };
+        node.value
+    }
+
+    /// Borrows the value of a node the caller owns.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Node::take`]; the reference must not outlive the caller's ownership of the node.
+    pub(crate) unsafe fn value<'a>(p: NonNull<Header>) -> &'a T {
+        // SAFETY: per the contract, `p` points to a live `Node<T>`.
+        unsafe { &(*p.cast::<Node<T>>().as_ptr()).value }
+    }
+}
+
+/// Frees a node of unknown payload type.
+///
+/// # Safety
+///
+/// The caller must own `p` (popped and not yet freed).
+pub(crate) unsafe fn drop_node(p: NonNull<Header>) {
+    // SAFETY: `drop_node` was set by `Node::alloc` for this node's real type; the caller owns it.
+    unsafe { ((*p.as_ptr()).drop_node)(p) }
+}
+
+/// The outcome of [`Queue::pop`].
+#[derive(Debug)]
+pub(crate) enum Pop {
+    /// The oldest node; the caller now owns it.
+    Node(NonNull<Header>),
+    /// Nothing queued.
+    Empty,
+    /// A producer is halfway through a push; it will notify the consumer when done.
+    Busy,
+}
+
+/// An intrusive MPSC queue. See the module docs for the protocol.
+pub(crate) struct Queue {
+    /// Producers swap themselves in here. Null means the stub.
+    tail: AtomicPtr<Header>,
+    /// Consumer-only. Null means the stub.
+    head: UnsafeCell<*mut Header>,
+    stub: Header,
+}
+
+// SAFETY: producers only touch `tail` (atomic) and the `next` field of the node they swapped out
+// (atomic). `head` is touched only by the single consumer (invariant 2). Payloads are `Send`
+// (enforced by the typed wrappers that push them).
+unsafe impl Send for Queue {}
+// SAFETY: as above; shared access from many producers goes through atomics only.
+unsafe impl Sync for Queue {}
+
+impl Queue {
+    /// An empty queue.
+    pub(crate) fn new() -> Queue {
+        unsafe fn never(_: NonNull<Header>) {}
+        Queue {
+            tail: AtomicPtr::new(ptr::null_mut()),
+            head: UnsafeCell::new(ptr::null_mut()),
+            stub: Header { next: AtomicPtr::new(ptr::null_mut()), tag: u8::MAX, drop_node: never },
+        }
+    }
+
+    fn stub(&self) -> *mut Header {
+        ptr::from_ref(&self.stub).cast_mut()
+    }
+
+    fn or_stub(&self, p: *mut Header) -> *mut Header {
+        if p.is_null() {
+            self.stub()
+        } else {
+            p
+        }
+    }
+
+    /// Appends a node. Callable from any thread.
+    pub(crate) fn push(&self, node: NonNull<Header>) {
+        let node = node.as_ptr();
+        // SAFETY: the node is owned by the caller and not yet shared.
+        unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        let prev = self.or_stub(self.tail.swap(node, Ordering::AcqRel));
+        // SAFETY: `prev` is either the stub (lives as long as the queue) or a node that is still
+        // in the queue: the consumer never frees the node `tail` points at, and it cannot pop
+        // `prev` before this store links its successor.
+        unsafe { (*prev).next.store(node, Ordering::Release) };
+    }
+
+    /// Removes the oldest node.
+    ///
+    /// # Safety
+    ///
+    /// Only one thread may call `pop` at a time (invariant 2).
+    pub(crate) unsafe fn pop(&self) -> Pop {
+        // SAFETY: single consumer (the caller's contract), so `head` is ours.
+        let head = unsafe { &mut *self.head.get() };
+        let stub = self.stub();
+        let mut first = self.or_stub(*head);
+        // SAFETY: `first` is the stub or a node still owned by the queue.
+        let mut next = unsafe { (*first).next.load(Ordering::Acquire) };
+        if first == stub {
+            if next.is_null() {
+                return if self.or_stub(self.tail.load(Ordering::Acquire)) == stub {
+                    Pop::Empty
+                } else {
+                    Pop::Busy
+                };
+            }
+            *head = next;
+            first = next;
+            // SAFETY: as above.
+            next = unsafe { (*first).next.load(Ordering::Acquire) };
+        }
+        if !next.is_null() {
+            *head = next;
+            // SAFETY: `first` is a real node (not the stub) that we just unlinked.
+            return Pop::Node(unsafe { NonNull::new_unchecked(first) });
+        }
+        if self.or_stub(self.tail.load(Ordering::Acquire)) != first {
+            return Pop::Busy;
+        }
+        // `first` is the last node: park the stub behind it so it can be unlinked.
+        // SAFETY: the stub is not in the queue (head moved past it above), so re-pushing is sound.
+        self.push(unsafe { NonNull::new_unchecked(stub) });
+        // SAFETY: as above.
+        next = unsafe { (*first).next.load(Ordering::Acquire) };
+        if next.is_null() {
+            return Pop::Busy;
+        }
+        *head = next;
+        // SAFETY: as above.
+        Pop::Node(unsafe { NonNull::new_unchecked(first) })
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // `&mut self`: no producer or consumer is left.
+        loop {
+            // SAFETY: exclusive access makes us the single consumer.
+            match unsafe { self.pop() } {
+                // SAFETY: popped, so we own it.
+                Pop::Node(n) => unsafe { drop_node(n) },
+                Pop::Empty => break,
+                // Unreachable with exclusive access: every push has completed.
+                Pop::Busy => break,
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering::SeqCst},
+        Arc,
+    };
+
+    use super::*;
+
+    fn drain(q: &Queue) -> Vec<u64> {
+        let mut out = vec![];
+        loop {
+            // SAFETY: the test thread is the only consumer.
+            match unsafe { q.pop() } {
+                // SAFETY: the node was pushed as `Node<u64>` and we own it after pop.
+                Pop::Node(n) => out.push(unsafe { Node::<u64>::take(n) }),
+                Pop::Empty => return out,
+                Pop::Busy => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    #[test]
+    fn fifo_single_producer() {
+        let q = Queue::new();
+        for i in 0..100 {
+            q.push(Node::alloc(0, i));
+        }
+        assert_eq!(drain(&q), (0..100).collect::<Vec<_>>());
+        q.push(Node::alloc(0, 7));
+        assert_eq!(drain(&q), vec![7]);
+        assert!(matches!(unsafe { q.pop() }, Pop::Empty));
+    }
+
+    #[test]
+    fn per_producer_fifo_under_contention() {
+        let q = Arc::new(Queue::new());
+        let producers: Vec<_> = (0..4u64)
+            .map(|p| {
+                let q = q.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000u64 {
+                        q.push(Node::alloc(0, p << 32 | i));
+                    }
+                })
+            })
+            .collect();
+        let mut seen = vec![0u64; 4];
+        let mut total = 0;
+        while total < 80_000 {
+            // SAFETY: this thread is the only consumer.
+            if let Pop::Node(n) = unsafe { q.pop() } {
+                // SAFETY: every node is a `Node<u64>`, owned after pop.
+                let v = unsafe { Node::<u64>::take(n) };
+                let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);
+                assert_eq!(i, seen[p], "producer {p} out of order");
+                seen[p] += 1;
+                total += 1;
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert_eq!(seen, vec![20_000; 4]);
+    }
+
+    #[test]
+    fn dropping_a_queue_drops_its_payloads() {
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        {
+            let q = Queue::new();
+            for _ in 0..10 {
+                q.push(Node::alloc(1, Counted(drops.clone())));
+            }
+        }
+        assert_eq!(drops.load(SeqCst), 10);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use loom::{sync::Arc, thread};
+
+    use super::*;
+
+    /// Two producers, one consumer: every message arrives exactly once, each producer's in order.
+    #[test]
+    fn loom_queue_two_producers() {
+        loom::model(|| {
+            let q = Arc::new(Queue::new());
+            let hs: Vec<_> = (0..2u64)
+                .map(|p| {
+                    let q = q.clone();
+                    thread::spawn(move || {
+                        q.push(Node::alloc(0, p * 10));
+                        q.push(Node::alloc(0, p * 10 + 1));
+                    })
+                })
+                .collect();
+            let mut got = vec![];
+            let mut spins = 0;
+            while got.len() < 4 && spins < 50 {
+                // SAFETY: this thread is the only consumer.
+                match unsafe { q.pop() } {
+                    // SAFETY: all nodes are `Node<u64>`, owned after pop.
+                    Pop::Node(n) => got.push(unsafe { Node::<u64>::take(n) }),
+                    Pop::Empty | Pop::Busy => {
+                        spins += 1;
+                        thread::yield_now();
+                    }
+                }
+            }
+            for h in hs {
+                h.join().unwrap();
+            }
+            loop {
+                // SAFETY: producers are done; single consumer.
+                match unsafe { q.pop() } {
+                    // SAFETY: as above.
+                    Pop::Node(n) => got.push(unsafe { Node::<u64>::take(n) }),
+                    Pop::Empty => break,
+                    Pop::Busy => panic!("busy after all producers finished"),
+                }
+            }
+            assert_eq!(got.len(), 4);
+            for p in 0..2u64 {
+                let mine: Vec<_> = got.iter().filter(|v| **v / 10 == p).collect();
+                assert_eq!(mine, vec![&(p * 10), &(p * 10 + 1)]);
+            }
+        });
+    }
+}

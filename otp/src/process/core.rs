@@ -1,0 +1,385 @@
+//! The process record: everything the runtime knows about one process.
+//!
+//! A record is shared (`Arc<ProcessCore>`) by every [`Pid`](crate::Pid) of the process, the run
+//! queue it sits in, the process table and the timers that target it. Its fields fall in two
+//! groups:
+//!
+//! * **Shared**: the id, the scheduling word ([`SchedState`]), the incoming queue (any thread
+//!   pushes), counters and flags read by introspection (atomics).
+//! * **Owned by the running thread** ([`Local`], in an `UnsafeCell`): the coroutine, the private
+//!   message queue used by selective receive, the wait bookkeeping and the pending exit. Only the
+//!   thread that currently runs the process touches it: the scheduler between two resumes, or
+//!   the process itself while it runs. Once a process has started it is pinned to one scheduler
+//!   thread (the migration rule in `book/src/internals/`), so in practice `Local` is only ever
+//!   touched from that thread; before it starts, whoever dequeues it owns it (ownership of a run
+//!   queue entry is exclusive).
+//!
+//! Borrows of `Local` are kept short and are never held across a context switch.
+
+use std::{
+    any::TypeId,
+    cell::UnsafeCell,
+    collections::VecDeque,
+    panic::Location,
+    ptr::NonNull,
+    sync::{
+        atomic::{
+            AtomicBool, AtomicPtr, AtomicUsize,
+            Ordering::{Acquire, Relaxed, Release},
+        },
+        Arc, OnceLock,
+    },
+};
+
+use corosensei::{Coroutine, Yielder};
+
+use crate::{
+    loom::AtomicU64,
+    mailbox::queue::{self, Header, Node, Pop, Queue},
+    process::{
+        exit::ExitReason,
+        pid::AnyPid,
+        state::{Notify, SchedState},
+    },
+    runtime::{
+        scheduler::SchedulerShared,
+        stack::{ProcessStack, StackProbe},
+    },
+};
+
+/// Node tags (see [`Header::tag`]).
+pub(crate) const TAG_USER: u8 = 0;
+/// A signal for the runtime to act on (exit signals; later link and monitor requests).
+pub(crate) const TAG_SIGNAL: u8 = 1;
+/// A signal turned into a message for the process (a trapped EXIT, a DOWN).
+pub(crate) const TAG_SYSTEM: u8 = 2;
+
+/// What one process sends another besides user messages. Travels in the same queue as messages,
+/// so a sender's messages always arrive before its signals.
+#[derive(Debug)]
+pub(crate) enum Signal {
+    /// An exit signal. `linked` is true when it comes from a dying linked process, false when
+    /// sent with `exit(pid, reason)`; the difference matters only for `kill`.
+    Exit { from: AnyPid, reason: ExitReason, linked: bool },
+}
+
+/// Why a coroutine handed control back to its scheduler.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Suspend {
+    /// Out of reductions, or `yield_now()`: run me again later.
+    Yield,
+    /// Nothing to do until a message, a signal or a timer arrives.
+    Wait,
+}
+
+/// The coroutine type every process runs in.
+pub(crate) type Co = Coroutine<(), Suspend, ExitReason, ProcessStack>;
+
+/// A process's body over its life.
+pub(crate) enum Body {
+    /// Spawned, not yet run: the function, boxed. Movable between schedulers.
+    NotStarted(Box<dyn FnOnce() + Send>),
+    /// Running on its coroutine; pinned to its scheduler.
+    Started(Co),
+    /// Taken by the scheduler during a resume, or finished.
+    Empty,
+}
+
+/// Static facts about a mailbox type, one `'static` instance per message type.
+#[derive(Debug)]
+pub(crate) struct MailboxMeta {
+    pub(crate) type_id: fn() -> TypeId,
+    pub(crate) type_name: fn() -> &'static str,
+    /// Bytes one queued message costs (node header + payload).
+    pub(crate) node_size: usize,
+}
+
+trait HasMeta {
+    const META: MailboxMeta;
+}
+
+impl<M: 'static> HasMeta for M {
+    const META: MailboxMeta = MailboxMeta {
+        type_id: TypeId::of::<M>,
+        type_name: std::any::type_name::<M>,
+        node_size: std::mem::size_of::<Node<M>>(),
+    };
+}
+
+/// The `'static` facts about mailbox type `M`.
+pub(crate) fn meta<M: 'static>() -> &'static MailboxMeta {
+    &<M as HasMeta>::META
+}
+
+/// Owned by the thread running the process; see the module docs.
+pub(crate) struct Local {
+    pub(crate) body: Body,
+    /// Set when the coroutine starts; valid while it lives.
+    pub(crate) yielder: *const Yielder<(), Suspend>,
+    /// Messages taken off the shared queue, oldest first, not yet received.
+    pub(crate) private: VecDeque<NonNull<Header>>,
+    /// Bumped at every wait; a receive-timeout timer only fires the wait it was set for.
+    pub(crate) wait_seq: u64,
+    pub(crate) waiting: bool,
+    pub(crate) timed_out: bool,
+    /// Set once the process must die; every later safe point unwinds again.
+    pub(crate) exit: Option<ExitReason>,
+    /// Where its stack is, once it has one (for the canary check and the overflow handler).
+    pub(crate) stack: Option<StackProbe>,
+}
+
+/// The process record. See the module docs.
+pub(crate) struct ProcessCore {
+    /// The `N` of `<0.N.0>`; unique for the OS process's life.
+    pub(crate) id: u64,
+    pub(crate) state: SchedState,
+    queue: Queue,
+    /// Messages pushed (by any thread) and taken (by the process): the difference is the
+    /// mailbox length.
+    sent: AtomicU64,
+    taken: AtomicU64,
+    pub(crate) mailbox: &'static MailboxMeta,
+    /// What the process was spawned with (`type_name` of the function).
+    pub(crate) initial_call: &'static str,
+    /// Where the process is blocked (`receive`/`sleep` call site), if it is.
+    pub(crate) current: AtomicPtr<Location<'static>>,
+    /// Set once, when the process first runs: the scheduler it is pinned to from then on.
+    pub(crate) home: OnceLock<Arc<SchedulerShared>>,
+    local: UnsafeCell<Local>,
+    pub(crate) reductions: AtomicU64,
+    pub(crate) trap_exit: AtomicBool,
+    /// Whether a name is registered for this process (the name itself lives in the registry).
+    pub(crate) named: AtomicBool,
+    /// Between its exit decision and its removal from the table.
+    pub(crate) exiting: AtomicBool,
+    /// Requested stack size in bytes.
+    pub(crate) stack_size: usize,
+    /// `[low, high)` of the stack once it has one, for introspection.
+    pub(crate) stack_low: AtomicUsize,
+    pub(crate) stack_high: AtomicUsize,
+    /// Where the process sits in the process table.
+    pub(crate) table_slot: AtomicUsize,
+}
+
+// SAFETY: the shared fields are atomics, `Sync` containers or immutable. `Local` is only touched
+// by the single thread that owns the process at that moment (module docs), which the scheduling
+// state machine makes exclusive; its `!Send` parts (the coroutine, the yielder pointer) never
+// leave the scheduler thread that pinned the process once it started.
+unsafe impl Send for ProcessCore {}
+// SAFETY: as above.
+unsafe impl Sync for ProcessCore {}
+
+impl ProcessCore {
+    pub(crate) fn new(
+        id: u64,
+        mailbox: &'static MailboxMeta,
+        initial_call: &'static str,
+        stack_size: usize,
+        body: Box<dyn FnOnce() + Send>,
+    ) -> ProcessCore {
+        ProcessCore {
+            id,
+            state: SchedState::new_queued(),
+            queue: Queue::new(),
+            sent: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            mailbox,
+            initial_call,
+            current: AtomicPtr::new(std::ptr::null_mut()),
+            home: OnceLock::new(),
+            local: UnsafeCell::new(Local {
+                body: Body::NotStarted(body),
+                yielder: std::ptr::null(),
+                private: VecDeque::new(),
+                wait_seq: 0,
+                waiting: false,
+                timed_out: false,
+                exit: None,
+                stack: None,
+            }),
+            reductions: AtomicU64::new(0),
+            trap_exit: AtomicBool::new(false),
+            named: AtomicBool::new(false),
+            exiting: AtomicBool::new(false),
+            stack_size,
+            stack_low: AtomicUsize::new(0),
+            stack_high: AtomicUsize::new(0),
+            table_slot: AtomicUsize::new(usize::MAX),
+        }
+    }
+
+    /// The thread-owned part.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be the thread that currently owns the process (module docs), and must not
+    /// keep the reference across a context switch or while another reference from `local` lives.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn local(&self) -> &mut Local {
+        // SAFETY: exclusivity is the caller's contract.
+        unsafe { &mut *self.local.get() }
+    }
+
+    // ===== sending =====
+
+    /// Enqueues a user message. Callable from any thread.
+    pub(crate) fn send_user<M: Send + 'static>(self: &Arc<Self>, msg: M) {
+        debug_assert_eq!((self.mailbox.type_id)(), TypeId::of::<M>());
+        self.push(Node::alloc(TAG_USER, msg));
+    }
+
+    /// Enqueues a signal. Callable from any thread.
+    pub(crate) fn send_signal(self: &Arc<Self>, signal: Signal) {
+        self.push(Node::alloc(TAG_SIGNAL, signal));
+    }
+
+    fn push(self: &Arc<Self>, node: NonNull<Header>) {
+        self.sent.fetch_add(1, Relaxed);
+        self.queue.push(node);
+        if self.state.notify() == Notify::Enqueue {
+            crate::runtime::scheduler::schedule(self.clone());
+        }
+    }
+
+    /// Messages waiting (shared queue + private queue). A snapshot.
+    pub(crate) fn message_queue_len(&self) -> usize {
+        let taken = self.taken.load(Acquire);
+        let sent = self.sent.load(Acquire);
+        usize::try_from(sent.saturating_sub(taken)).unwrap_or(usize::MAX)
+    }
+
+    // ===== the process's own side =====
+
+    /// Moves everything from the shared queue into the private one, acting on signals, then
+    /// unwinds if the process must exit. Must be called by the process itself (on its stack).
+    pub(crate) fn safepoint(self: &Arc<Self>) {
+        self.drain();
+        // SAFETY: we are the running process (caller's contract); short borrow.
+        if unsafe { self.local() }.exit.is_some() {
+            exit_unwind();
+        }
+    }
+
+    /// Takes everything off the shared queue. Owner thread only.
+    pub(crate) fn drain(self: &Arc<Self>) {
+        loop {
+            // SAFETY: only the owning thread drains (caller's contract), so we are the single
+            // consumer.
+            let node = match unsafe { self.queue.pop() } {
+                Pop::Node(n) => n,
+                Pop::Empty | Pop::Busy => return,
+            };
+            // SAFETY: popped, so we own the node; nodes with TAG_SIGNAL are `Node<Signal>`.
+            match unsafe { node.as_ref() }.tag {
+                TAG_SIGNAL => self.handle_signal(node),
+                // SAFETY: owner thread, short borrow.
+                _ => unsafe { self.local() }.private.push_back(node),
+            }
+        }
+    }
+
+    fn handle_signal(self: &Arc<Self>, node: NonNull<Header>) {
+        // SAFETY: the node is a `Node<Signal>` we own (see `drain`).
+        let signal = unsafe { Node::<Signal>::value(node) };
+        let trapping = self.trap_exit.load(Relaxed);
+        let outcome = match signal {
+            Signal::Exit { from, reason, linked } => exit_outcome(self.id, trapping, from, reason, *linked),
+        };
+        // SAFETY: owner thread, short borrow.
+        let local = unsafe { self.local() };
+        match outcome {
+            SignalOutcome::Deliver => {
+                // The signal becomes a message (`EXIT`), in arrival order.
+                // SAFETY: we own the node; the tag says how the receiver reads it, its type
+                // (`Node<Signal>`) is unchanged.
+                unsafe { (*node.as_ptr()).tag = TAG_SYSTEM };
+                local.private.push_back(node);
+            }
+            SignalOutcome::Ignore => {
+                self.taken.fetch_add(1, Relaxed);
+                // SAFETY: we own the node; `signal` is no longer used.
+                unsafe { queue::drop_node(node) };
+            }
+            SignalOutcome::Die(reason) => {
+                self.taken.fetch_add(1, Relaxed);
+                // SAFETY: as above.
+                unsafe { queue::drop_node(node) };
+                local.exit.get_or_insert(reason);
+            }
+        }
+    }
+
+    /// Counts one message as received (it left the private queue).
+    pub(crate) fn mark_taken(&self) {
+        self.taken.fetch_add(1, Relaxed);
+    }
+
+    /// Frees every queued message. Called once, at exit, on the owner thread.
+    pub(crate) fn discard_mailbox(self: &Arc<Self>) {
+        // SAFETY: exit path on the owner thread.
+        let private = std::mem::take(&mut unsafe { self.local() }.private);
+        for node in private {
+            // SAFETY: nodes in the private queue are owned by the process.
+            unsafe { queue::drop_node(node) };
+        }
+        loop {
+            // SAFETY: single consumer (owner thread).
+            match unsafe { self.queue.pop() } {
+                // SAFETY: popped, so owned.
+                Pop::Node(n) => unsafe { queue::drop_node(n) },
+                Pop::Empty | Pop::Busy => break,
+            }
+        }
+    }
+
+    /// Whether the process has not exited yet.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.state.load() & !crate::process::state::NOTIFIED != crate::process::state::EXITED
+            && !self.exiting.load(Acquire)
+    }
+
+    /// Records where the process is blocked (for `process::info`).
+    pub(crate) fn set_current(&self, at: Option<&'static Location<'static>>) {
+        let p = at.map_or(std::ptr::null_mut(), |l| std::ptr::from_ref(l).cast_mut());
+        self.current.store(p, Release);
+    }
+}
+
+/// What receiving a signal does to a process.
+#[derive(Debug, PartialEq)]
+enum SignalOutcome {
+    /// It becomes a message in the mailbox.
+    Deliver,
+    /// Nothing.
+    Ignore,
+    /// The process exits with this reason.
+    Die(ExitReason),
+}
+
+/// The BEAM's exit-signal rules (`spec/semantics.md` 3.4).
+fn exit_outcome(
+    me: u64,
+    trapping: bool,
+    from: &AnyPid,
+    reason: &ExitReason,
+    linked: bool,
+) -> SignalOutcome {
+    match reason {
+        // `Process.exit(pid, :kill)` is untrappable and turns into `:killed`.
+        ExitReason::Kill if !linked => SignalOutcome::Die(ExitReason::Killed),
+        _ if trapping => SignalOutcome::Deliver,
+        // `:normal` never kills another process; only a process sending it to itself.
+        ExitReason::Normal if from.core().id == me => SignalOutcome::Die(ExitReason::Normal),
+        ExitReason::Normal => SignalOutcome::Ignore,
+        other => SignalOutcome::Die(other.clone()),
+    }
+}
+
+/// The panic payload that unwinds a process that must exit. Never seen by users unless they
+/// `catch_unwind` inside a process, in which case the exit resumes at the next runtime call.
+pub(crate) struct ExitUnwind;
+
+/// Unwinds the current process's stack up to its entry point, running destructors.
+pub(crate) fn exit_unwind() -> ! {
+    std::panic::resume_unwind(Box::new(ExitUnwind))
+}

@@ -1,0 +1,112 @@
+//! `process::info`: a snapshot of what a process is doing.
+
+use std::{panic::Location, sync::atomic::Ordering::{Acquire, Relaxed}};
+
+use crate::{
+    process::{
+        core::ProcessCore,
+        pid::AnyPid,
+        state::{EXITED, IDLE, NOTIFIED, RUNNING},
+    },
+    runtime::{shared, stack},
+};
+
+/// What a process is doing, as `Process.info/2` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// On a scheduler right now.
+    Running,
+    /// In a run queue.
+    Runnable,
+    /// Parked in `receive` or `sleep`.
+    Waiting,
+    /// Exiting.
+    Exiting,
+}
+
+/// A snapshot of one process (`Process.info/1`). Unlike the BEAM's `Process.info/1`, it does
+/// include `memory` (the BEAM only gives it through `Process.info(pid, :memory)`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProcessInfo {
+    /// The process.
+    pub pid: AnyPid,
+    /// What it is doing.
+    pub status: Status,
+    /// Messages waiting in its mailbox.
+    pub message_queue_len: usize,
+    /// Reductions it has spent (runtime calls, yields; see `consume_reductions`).
+    pub reductions: u64,
+    /// Bytes: the process record, the stack pages it has touched, and its queued messages.
+    pub memory: usize,
+    /// Its registered name.
+    pub registered_name: Option<String>,
+    /// Whether it traps exits.
+    pub trap_exit: bool,
+    /// Where it is blocked (the `receive` or `sleep` call site), if it is waiting.
+    pub current_location: Option<&'static Location<'static>>,
+    /// The function it was spawned with (its type name; for `spawn_apply(greet, ..)` this ends
+    /// in `greet`).
+    pub initial_call: &'static str,
+    /// The type of message its mailbox takes.
+    pub mailbox_type: &'static str,
+}
+
+/// A snapshot of `pid`, or `None` if it has exited (`Process.info/1`).
+///
+/// ```
+/// use otp::process::{self, Status};
+///
+/// otp::run(|| {
+///     let pid = otp::spawn(|mut mb: otp::Mailbox<u8>| { mb.receive(); });
+///     pid.send(1);
+///     pid.send(2);
+///     let info = process::info(&pid);
+///     // Either it is still parked with messages waiting, or it already took one and exited.
+///     if let Some(info) = info {
+///         assert!(info.memory > 0);
+///     }
+///     let me = process::info(otp::self_pid()).unwrap();
+///     assert_eq!(me.status, Status::Running);
+/// });
+/// ```
+pub fn info(pid: impl AsRef<AnyPid>) -> Option<ProcessInfo> {
+    let pid = pid.as_ref();
+    let core = pid.core();
+    let state = core.state.load();
+    let status = if core.exiting.load(Acquire) {
+        return None;
+    } else {
+        match state & !NOTIFIED {
+            EXITED => return None,
+            RUNNING => Status::Running,
+            IDLE if state & NOTIFIED != 0 => Status::Runnable,
+            _ => Status::Waiting,
+        }
+    };
+    let queue = core.message_queue_len();
+    let rt = shared::current();
+    let registered_name = if core.named.load(Relaxed) { rt.names.name_of(core.id).map(|n| n.to_string()) } else { None };
+    let current = core.current.load(Acquire);
+    Some(ProcessInfo {
+        pid: pid.clone(),
+        status,
+        message_queue_len: queue,
+        reductions: core.reductions.load(Relaxed),
+        memory: memory(core, queue),
+        registered_name,
+        trap_exit: core.trap_exit.load(Relaxed),
+        // SAFETY: `current` is null or was stored from a `&'static Location`.
+        current_location: unsafe { current.as_ref() },
+        initial_call: core.initial_call,
+        mailbox_type: (core.mailbox.type_name)(),
+    })
+}
+
+fn memory(core: &ProcessCore, queued: usize) -> usize {
+    let record = std::mem::size_of::<ProcessCore>() + 2 * std::mem::size_of::<usize>();
+    let low = core.stack_low.load(Relaxed);
+    let high = core.stack_high.load(Relaxed);
+    let stack = if low < high { stack::resident_bytes(low, high) } else { 0 };
+    record + stack + queued * (core.mailbox.node_size + std::mem::size_of::<usize>())
+}

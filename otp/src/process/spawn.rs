@@ -1,0 +1,228 @@
+//! Spawning: [`spawn`], [`spawn_apply`] (the `spawn/3` counterpart) and [`SpawnOptions`].
+//!
+//! A spawn allocates the process record and queues it; no stack is taken until the process
+//! first runs (on whichever scheduler gets to it first, which is how new work spreads over the
+//! cores). From its first run on, it stays on that scheduler.
+
+use std::sync::Arc;
+
+use crate::{
+    mailbox::Mailbox,
+    process::{
+        core::{meta, ProcessCore},
+        name,
+        pid::Pid,
+    },
+    runtime::{budget, context},
+};
+
+/// Reductions a spawn costs the spawner.
+const SPAWN_COST: i64 = 10;
+
+/// Something a process can run: a closure taking its [`Mailbox`] (`|mb: Mailbox<M>| ...`) or a
+/// closure taking nothing (`|| ...`, a process whose mailbox type is `()`). `A` only tells the two
+/// apart; you never name it.
+pub trait ProcessFn<M, A, R>: Send + 'static {
+    /// Runs the process body.
+    fn call(self, mailbox: Mailbox<M>) -> R;
+}
+
+/// Marker for process functions that take no mailbox.
+#[derive(Debug)]
+pub enum NoMailbox {}
+
+impl<F, R> ProcessFn<(), NoMailbox, R> for F
+where
+    F: FnOnce() -> R + Send + 'static,
+{
+    fn call(self, _mailbox: Mailbox<()>) -> R {
+        self()
+    }
+}
+
+impl<M, F, R> ProcessFn<M, Mailbox<M>, R> for F
+where
+    F: FnOnce(Mailbox<M>) -> R + Send + 'static,
+    M: Send + 'static,
+{
+    fn call(self, mailbox: Mailbox<M>) -> R {
+        self(mailbox)
+    }
+}
+
+/// Builds a process record whose body runs `body` with a fresh mailbox.
+pub(crate) fn new_core<M, B>(id: u64, stack_size: usize, initial_call: &'static str, body: B) -> Arc<ProcessCore>
+where
+    M: Send + 'static,
+    B: FnOnce(Mailbox<M>) + Send + 'static,
+{
+    Arc::new(ProcessCore::new(
+        id,
+        meta::<M>(),
+        initial_call,
+        stack_size,
+        Box::new(move || body(Mailbox::attach())),
+    ))
+}
+
+/// Options for a spawn, builder style (like `std::thread::Builder`).
+///
+/// ```
+/// use otp::SpawnOptions;
+///
+/// otp::run(|| {
+///     let pid = SpawnOptions::new()
+///         .stack_size(512 * 1024)
+///         .name("deep_thinker")
+///         .spawn(|mut mb: otp::Mailbox<()>| mb.receive());
+///     assert_eq!(otp::process::whereis("deep_thinker"), Some(pid.to_any()));
+///     pid.send(());
+/// });
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    stack_size: Option<usize>,
+    name: Option<String>,
+}
+
+impl SpawnOptions {
+    /// Default options: the runtime's stack size, no name.
+    pub fn new() -> SpawnOptions {
+        SpawnOptions::default()
+    }
+
+    /// Stack size in bytes (virtual; only touched pages cost memory). Rounded up to whole
+    /// pages.
+    pub fn stack_size(mut self, bytes: usize) -> SpawnOptions {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Registers the new process under `name` before it runs.
+    ///
+    /// # Panics
+    ///
+    /// At spawn, if the name is taken (the BEAM raises `badarg` the same way).
+    pub fn name(mut self, name: impl Into<String>) -> SpawnOptions {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns `f` with these options.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a process (use [`otp::run`](crate::run)), or if the name is taken.
+    #[track_caller]
+    pub fn spawn<M, A, F>(self, f: F) -> Pid<M>
+    where
+        F: ProcessFn<M, A, ()>,
+        M: Send + 'static,
+    {
+        self.spawn_named_call(std::any::type_name::<F>(), move |mb| f.call(mb))
+    }
+
+    #[track_caller]
+    fn spawn_named_call<M, B>(self, initial_call: &'static str, body: B) -> Pid<M>
+    where
+        M: Send + 'static,
+        B: FnOnce(Mailbox<M>) + Send + 'static,
+    {
+        let pid = context::with_scheduler(|s| {
+            let s = s.unwrap_or_else(|| panic!("otp::spawn must be called from inside an otp process (see otp::run)"));
+            let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
+            let core = new_core::<M, B>(s.next_id(), stack, initial_call, body);
+            s.rt.table.insert(&core, s.shared.index);
+            let pid = Pid::from_core(core.clone());
+            if let Some(n) = &self.name {
+                if let Err(e) = name::register(n, &pid) {
+                    panic!("spawn with name {n:?}: {e}");
+                }
+            }
+            s.push_new(core);
+            pid
+        });
+        budget::consume(SPAWN_COST);
+        pid
+    }
+}
+
+/// Spawns a process running `f` and returns its pid at once (`spawn/1`).
+///
+/// `f` either takes the process's [`Mailbox`] (then the pid's message type is the mailbox's)
+/// or nothing (then the process takes `()` messages). Returning from `f` ends the process with
+/// reason `normal`; a panic ends it with a `Panic` reason that links and monitors see.
+///
+/// ```
+/// use otp::Mailbox;
+///
+/// otp::run(|mut mb: Mailbox<String>| {
+///     let parent = mb.pid();
+///     otp::spawn(move || parent.send(format!("hello from {}", otp::self_pid())));
+///     assert!(mb.receive().starts_with("hello from <0."));
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If called outside a process (use [`otp::run`](crate::run)).
+#[track_caller]
+pub fn spawn<M, A, F>(f: F) -> Pid<M>
+where
+    F: ProcessFn<M, A, ()>,
+    M: Send + 'static,
+{
+    SpawnOptions::new().spawn(f)
+}
+
+/// A function applied to a tuple of arguments: what [`spawn_apply`] runs.
+pub trait Apply<Args>: Send + 'static {
+    /// Calls the function with the arguments.
+    fn apply(self, args: Args);
+}
+
+macro_rules! impl_apply {
+    ($($a:ident),*) => {
+        impl<F, $($a,)*> Apply<($($a,)*)> for F
+        where
+            F: FnOnce($($a),*) + Send + 'static,
+            $($a: Send + 'static,)*
+        {
+            #[allow(non_snake_case)]
+            fn apply(self, ($($a,)*): ($($a,)*)) {
+                self($($a),*)
+            }
+        }
+    };
+}
+impl_apply!();
+impl_apply!(A1);
+impl_apply!(A1, A2);
+impl_apply!(A1, A2, A3);
+impl_apply!(A1, A2, A3, A4);
+impl_apply!(A1, A2, A3, A4, A5);
+impl_apply!(A1, A2, A3, A4, A5, A6);
+
+/// Spawns a process that calls the function `f` with `args` (`spawn(Module, :fun, args)`).
+/// The process's initial call, in [`process::info`](crate::process::info), names `f`.
+///
+/// ```
+/// fn greet(name: &'static str, times: u32) {
+///     for _ in 0..times {
+///         println!("Hello, {name}!");
+///     }
+/// }
+///
+/// otp::run(|| {
+///     let pid = otp::spawn_apply(greet, ("Alice", 2));
+///     assert!(otp::process::info(&pid).map_or(true, |i| i.initial_call.ends_with("greet")));
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_apply<F, Args>(f: F, args: Args) -> Pid<()>
+where
+    F: Apply<Args>,
+    Args: Send + 'static,
+{
+    SpawnOptions::new().spawn_named_call(std::any::type_name::<F>(), move |_: Mailbox<()>| f.apply(args))
+}

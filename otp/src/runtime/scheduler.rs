@@ -1,0 +1,532 @@
+//! Scheduler threads: run queues, the migration rule, work stealing, parking.
+//!
+//! One scheduler per thread. Each owns:
+//!
+//! * `run_queue`: processes pinned to it (started processes: their stack holds live frames
+//!   that may hold thread-bound state, so they never move). Other threads hand it pinned
+//!   processes through its `inbox`.
+//! * `movable`: a work-stealing deque of processes that hold no stack yet (spawned, not started).
+//!   Only these move between schedulers: the **migration rule** (`book/src/internals/`).
+//! * a timer wheel, a stack pool, and the reduction budget of the process it is running.
+//!
+//! # Picking the next process
+//!
+//! Pinned run queue, then the inbox, then the movable deque, then the global injector; every
+//! 61st pick looks at the injector and timers first so nothing starves (Go's trick). An idle
+//! scheduler spins a little, stealing from others, then parks until it is handed work or its
+//! next timer is due.
+//!
+//! # Stealing only from the busy
+//!
+//! A process that starts on a scheduler stays there for life, so stealing a process that its
+//! scheduler would have run a microsecond later costs every later message a cross-core wake-up
+//! (a ping-pong pair split over two cores). A thief therefore steals from a victim only if the
+//! victim has not drained its movable deque since the thief last looked (it is really behind),
+//! or the watchdog marked it stuck.
+//!
+//! # Parking without lost wake-ups
+//!
+//! The sleeper sets `sleeping`, fences, re-checks its queues, then parks. A waker pushes, fences,
+//! and unparks if it sees `sleeping`. One of the two sees the other (store-fence-load on both
+//! sides), and the parker keeps an unpark token, so a wake-up between the check and the park is
+//! not lost.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    sync::{
+        atomic::{fence, AtomicBool, AtomicU64, Ordering::{Acquire, Relaxed, Release, SeqCst}},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use corosensei::{Coroutine, CoroutineResult};
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use crossbeam_utils::sync::{Parker, Unparker};
+
+use crate::{
+    process::{
+        core::{Body, Co, ExitUnwind, ProcessCore, Suspend},
+        exit::{ExitReason, PanicReason},
+        pid::AnyPid,
+    },
+    runtime::{
+        context, panic as rt_panic,
+        shared::RuntimeShared,
+        stack::{Canary, StackPool},
+        timer::{TimerItem, Timers},
+        trap,
+    },
+};
+
+/// A reference-counted process record, as run queues hold it.
+pub(crate) type ProcRef = Arc<ProcessCore>;
+
+/// Spins an idle scheduler does before parking.
+const SPIN_ROUNDS: u32 = 64;
+/// Every this many picks, look at the injector and timers first.
+const FAIRNESS_TICK: u64 = 61;
+
+/// The part of a scheduler other threads see.
+#[derive(Debug)]
+pub(crate) struct SchedulerShared {
+    pub(crate) index: usize,
+    /// Pinned processes woken by other threads.
+    inbox: Injector<ProcRef>,
+    stealer: Stealer<ProcRef>,
+    unparker: Unparker,
+    sleeping: AtomicBool,
+    /// Context switches so far: the watchdog's epoch.
+    pub(crate) switches: AtomicU64,
+    /// Id of the process being run, 0 when idle (for the watchdog's report).
+    pub(crate) running: AtomicU64,
+    /// Times the movable deque was found empty (the stealing heuristic).
+    drained: AtomicU64,
+    /// Set by the watchdog while one process holds this scheduler too long.
+    pub(crate) stuck: AtomicBool,
+}
+
+impl SchedulerShared {
+    /// Hands a pinned process to this scheduler from another thread.
+    fn push_remote(&self, p: ProcRef) {
+        self.inbox.push(p);
+        self.wake();
+    }
+
+    /// Unparks the scheduler if it sleeps.
+    pub(crate) fn wake(&self) {
+        fence(SeqCst);
+        if self.sleeping.load(SeqCst) {
+            self.unparker.unpark();
+        }
+    }
+}
+
+/// The scheduler-thread side. Lives on its thread's stack for the thread's whole life; process
+/// code reaches it through [`context`].
+pub(crate) struct Scheduler {
+    pub(crate) shared: Arc<SchedulerShared>,
+    pub(crate) rt: Arc<RuntimeShared>,
+    run_queue: RefCell<VecDeque<ProcRef>>,
+    movable: Worker<ProcRef>,
+    pub(crate) stacks: RefCell<StackPool>,
+    pub(crate) timers: Timers,
+    parker: Parker,
+    /// Reductions left in the current slice.
+    pub(crate) budget: Cell<i64>,
+    /// The process being run (a strong reference is held by `run_process` meanwhile).
+    pub(crate) current: Cell<*const ProcessCore>,
+    tick: Cell<u64>,
+    /// Per victim: its `drained` count when this scheduler last looked.
+    last_seen: RefCell<Vec<u64>>,
+    /// Process ids are handed out in blocks: `(next, end)`.
+    ids: Cell<(u64, u64)>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").field("index", &self.shared.index).finish_non_exhaustive()
+    }
+}
+
+/// Builds the shared halves and the thread-side parts of `n` schedulers.
+pub(crate) fn create(n: usize) -> (Vec<Arc<SchedulerShared>>, Vec<(Worker<ProcRef>, Parker)>) {
+    (0..n)
+        .map(|index| {
+            let worker = Worker::new_fifo();
+            let parker = Parker::new();
+            let shared = Arc::new(SchedulerShared {
+                index,
+                inbox: Injector::new(),
+                stealer: worker.stealer(),
+                unparker: parker.unparker().clone(),
+                sleeping: AtomicBool::new(false),
+                switches: AtomicU64::new(0),
+                running: AtomicU64::new(0),
+                drained: AtomicU64::new(0),
+                stuck: AtomicBool::new(false),
+            });
+            (shared, (worker, parker))
+        })
+        .unzip()
+}
+
+impl Scheduler {
+    pub(crate) fn new(
+        rt: Arc<RuntimeShared>,
+        index: usize,
+        movable: Worker<ProcRef>,
+        parker: Parker,
+    ) -> Scheduler {
+        let n = rt.schedulers.len();
+        Scheduler {
+            shared: rt.schedulers[index].clone(),
+            run_queue: RefCell::new(VecDeque::new()),
+            movable,
+            stacks: RefCell::new(StackPool::new()),
+            timers: Timers::new(rt.epoch),
+            parker,
+            budget: Cell::new(0),
+            current: Cell::new(std::ptr::null()),
+            tick: Cell::new(0),
+            last_seen: RefCell::new(vec![0; n]),
+            ids: Cell::new((0, 0)),
+            rt,
+        }
+    }
+
+    /// The thread's main loop. Returns when the runtime stops.
+    pub(crate) fn run(&self) {
+        trap::install_thread();
+        loop {
+            if let Some(p) = self.next_process() {
+                self.run_process(p);
+                continue;
+            }
+            if self.rt.stopping() {
+                break;
+            }
+            self.idle();
+        }
+        for item in self.timers.drain() {
+            drop(item);
+        }
+    }
+
+    /// A fresh process id.
+    pub(crate) fn next_id(&self) -> u64 {
+        let (mut next, mut end) = self.ids.get();
+        if next == end {
+            next = self.rt.id_block();
+            end = next + crate::runtime::shared::ID_BLOCK;
+        }
+        self.ids.set((next + 1, end));
+        next
+    }
+
+    /// Queues a new (movable) process spawned on this thread.
+    pub(crate) fn push_new(&self, p: ProcRef) {
+        self.movable.push(p);
+        if self.movable.len() > 1 {
+            self.rt.wake_idle_scheduler(self.shared.index);
+        }
+    }
+
+    /// Queues a pinned process woken on this thread.
+    fn push_local(&self, p: ProcRef) {
+        self.run_queue.borrow_mut().push_back(p);
+    }
+
+    fn next_process(&self) -> Option<ProcRef> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % FAIRNESS_TICK == 0 {
+            self.fire_timers();
+            if let Some(p) = self.take_global() {
+                return Some(p);
+            }
+        }
+        if let Some(p) = self.run_queue.borrow_mut().pop_front() {
+            return Some(p);
+        }
+        if let Some(p) = self.take_inbox() {
+            return Some(p);
+        }
+        if let Some(p) = self.movable.pop() {
+            return Some(p);
+        }
+        self.shared.drained.fetch_add(1, Relaxed);
+        if self.fire_timers() > 0 {
+            if let Some(p) = self.run_queue.borrow_mut().pop_front() {
+                return Some(p);
+            }
+        }
+        self.take_global()
+    }
+
+    fn take_inbox(&self) -> Option<ProcRef> {
+        loop {
+            match self.shared.inbox.steal() {
+                Steal::Success(p) => return Some(p),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    fn take_global(&self) -> Option<ProcRef> {
+        loop {
+            match self.rt.injector.steal_batch_and_pop(&self.movable) {
+                Steal::Success(p) => return Some(p),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    fn has_local_work(&self) -> bool {
+        !self.run_queue.borrow().is_empty()
+            || !self.shared.inbox.is_empty()
+            || !self.movable.is_empty()
+            || !self.rt.injector.is_empty()
+    }
+
+    /// Steals movable processes from a busy or stuck scheduler.
+    fn try_steal(&self) -> Option<ProcRef> {
+        let n = self.rt.schedulers.len();
+        let me = self.shared.index;
+        let mut last_seen = self.last_seen.borrow_mut();
+        for k in 1..n {
+            let v = (me + k) % n;
+            let victim = &self.rt.schedulers[v];
+            let drained = victim.drained.load(Relaxed);
+            let behind = drained == last_seen[v];
+            last_seen[v] = drained;
+            if !(behind || victim.stuck.load(Relaxed)) {
+                continue;
+            }
+            loop {
+                match victim.stealer.steal_batch_and_pop(&self.movable) {
+                    Steal::Success(p) => return Some(p),
+                    Steal::Empty => break,
+                    Steal::Retry => {}
+                }
+            }
+        }
+        None
+    }
+
+    fn idle(&self) {
+        self.shared.running.store(0, Relaxed);
+        self.rt.spinning.fetch_add(1, SeqCst);
+        for _ in 0..SPIN_ROUNDS {
+            if let Some(p) = self.try_steal() {
+                self.rt.spinning.fetch_sub(1, SeqCst);
+                self.push_local_front_movable(p);
+                return;
+            }
+            if self.has_local_work() || self.rt.stopping() {
+                self.rt.spinning.fetch_sub(1, SeqCst);
+                return;
+            }
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
+        }
+        self.rt.spinning.fetch_sub(1, SeqCst);
+        // Park.
+        self.shared.sleeping.store(true, SeqCst);
+        self.rt.sleepers.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        if !self.has_local_work() && !self.rt.stopping() && self.rt.timers_inbox_empty() {
+            match self.timers.next_deadline() {
+                Some(at) => {
+                    let now = Instant::now();
+                    if at > now {
+                        self.parker.park_timeout(at - now);
+                    }
+                }
+                None => self.parker.park_timeout(Duration::from_millis(100)),
+            }
+        }
+        self.rt.sleepers.fetch_sub(1, SeqCst);
+        self.shared.sleeping.store(false, SeqCst);
+        self.rt.take_timer_inbox(&self.timers);
+        self.fire_timers();
+    }
+
+    /// A stolen process goes to the front of the local movable deque's consumer side.
+    fn push_local_front_movable(&self, p: ProcRef) {
+        self.movable.push(p);
+    }
+
+    /// Fires due timers; returns how many processes that woke here.
+    fn fire_timers(&self) -> usize {
+        let mut woke = 0;
+        for item in self.timers.expire(Instant::now()) {
+            match item {
+                TimerItem::Send(entry) => entry.fire(),
+                TimerItem::Wake { process, seq } => {
+                    // SAFETY: the process is pinned to this thread (it registered the timer
+                    // while running here) and is not running now (we are in the scheduler
+                    // loop), so this thread owns its `Local`.
+                    let local = unsafe { process.local() };
+                    if local.waiting && local.wait_seq == seq {
+                        local.timed_out = true;
+                        if process.state.notify() == crate::process::state::Notify::Enqueue {
+                            self.push_local(process);
+                            woke += 1;
+                        }
+                    }
+                }
+            }
+        }
+        woke
+    }
+
+    /// Runs one process for one slice.
+    fn run_process(&self, p: ProcRef) {
+        if !p.state.start_running() {
+            return;
+        }
+        self.shared.running.store(p.id, Relaxed);
+        self.current.set(Arc::as_ptr(&p));
+        let budget = self.rt.config.reductions;
+        self.budget.set(budget);
+
+        // SAFETY: we dequeued the process, so this thread owns it until it parks or exits;
+        // short borrow, released before the resume.
+        let body = std::mem::replace(&mut unsafe { p.local() }.body, Body::Empty);
+        let mut co = match body {
+            Body::Started(co) => co,
+            Body::NotStarted(f) => match self.start(&p, f) {
+                Some(co) => co,
+                None => {
+                    self.current.set(std::ptr::null());
+                    self.finish(&p, ExitReason::SystemLimit);
+                    return;
+                }
+            },
+            Body::Empty => unreachable!("process {} run twice at once", p.id),
+        };
+
+        // SAFETY: owner thread, short borrow.
+        let probe = unsafe { p.local() }.stack;
+        trap::set_current(&co, probe.map_or(0..0, |s| s.guard_range()));
+        let result = co.resume(());
+        trap::clear_current();
+        self.shared.switches.fetch_add(1, Relaxed);
+        self.current.set(std::ptr::null());
+        let used = budget - self.budget.get();
+        p.reductions.fetch_add(u64::try_from(used.max(0)).unwrap_or(0), Relaxed);
+
+        match result {
+            CoroutineResult::Yield(why) => {
+                match probe.map_or(Canary::Intact, |s| s.check_canary()) {
+                    Canary::Intact => {}
+                    Canary::Overflowed => {
+                        tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
+                        // Its frames sit below the usable stack: never resume or unwind it.
+                        std::mem::forget(co);
+                        self.finish(&p, ExitReason::StackOverflow);
+                        return;
+                    }
+                    Canary::Corrupted => {
+                        tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack past the gap into a neighbour; memory is corrupt, aborting");
+                        std::process::abort();
+                    }
+                }
+                // SAFETY: as above.
+                unsafe { p.local() }.body = Body::Started(co);
+                match why {
+                    Suspend::Yield => {
+                        p.state.requeue();
+                        self.push_local(p);
+                    }
+                    Suspend::Wait => {
+                        if !p.state.park() {
+                            p.state.requeue();
+                            self.push_local(p);
+                        }
+                    }
+                }
+            }
+            CoroutineResult::Return(reason) => {
+                self.stacks.borrow_mut().put(co.into_stack());
+                self.finish(&p, reason);
+            }
+        }
+    }
+
+    /// Gives a process its stack and coroutine. `None` if no stack could be had.
+    fn start(&self, p: &ProcRef, f: Box<dyn FnOnce() + Send>) -> Option<Co> {
+        let stack = match self.stacks.borrow_mut().get(p.stack_size) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(pid = p.id, error = %e, "could not allocate a process stack");
+                return None;
+            }
+        };
+        // Pin it here from now on.
+        let _ = p.home.set(self.shared.clone());
+        let probe = stack.probe();
+        p.stack_low.store(probe.limit_addr(), Relaxed);
+        p.stack_high.store(probe.base_addr(), Relaxed);
+        // SAFETY: we own the process (we dequeued it); short borrow.
+        unsafe { p.local() }.stack = Some(probe);
+        let core = p.clone();
+        Some(Coroutine::with_stack(stack, move |yielder, ()| {
+            // SAFETY: we are the process, running on its own thread; short borrow.
+            unsafe { core.local() }.yielder = yielder;
+            entry(&core, f)
+        }))
+    }
+
+    /// Everything that happens when a process has exited.
+    fn finish(&self, p: &ProcRef, reason: ExitReason) {
+        p.exiting.store(true, Release);
+        p.state.exit();
+        p.discard_mailbox();
+        if reason.is_crash() {
+            log_crash(p, &reason);
+        }
+        self.rt.process_exited(p, &reason);
+    }
+}
+
+/// The root of every process's coroutine: runs the body and turns how it ended into an exit
+/// reason.
+fn entry(core: &ProcRef, f: Box<dyn FnOnce() + Send>) -> ExitReason {
+    let result = rt_panic::catch(move || {
+        // A kill that arrived before the first run.
+        core.safepoint();
+        f();
+    });
+    // SAFETY: still the process itself; short borrow.
+    let pending = unsafe { core.local() }.exit.take();
+    match result {
+        Ok(()) => pending.unwrap_or(ExitReason::Normal),
+        Err(payload) => {
+            if payload.is::<ExitUnwind>() {
+                pending.unwrap_or(ExitReason::Normal)
+            } else {
+                let (message, location) = rt_panic::describe(&*payload);
+                ExitReason::Panic(Arc::new(PanicReason::new(message, location)))
+            }
+        }
+    }
+}
+
+/// Elixir's crash report, once, through `tracing`.
+fn log_crash(p: &ProcRef, reason: &ExitReason) {
+    let pid = AnyPid::from_core(p.clone());
+    match reason {
+        ExitReason::Panic(panic) => tracing::error!(
+            pid = %pid,
+            "Process {pid:?} raised an exception\n** (panic) {}\n    {}",
+            panic.message(),
+            panic.location().unwrap_or("(unknown location)")
+        ),
+        other => tracing::error!(pid = %pid, "Process {pid:?} terminating\n** (exit) {other}"),
+    }
+}
+
+/// Puts a woken process on a run queue: its home scheduler's, locally if that is this thread.
+pub(crate) fn schedule(p: ProcRef) {
+    let Some(home) = p.home.get() else {
+        // Never started yet is never parked (it is queued from its spawn until it first
+        // runs), so a process being woken always has a home.
+        unreachable!("woke process {} that never ran", p.id);
+    };
+    let home = home.clone();
+    context::with_scheduler(|s| match s {
+        Some(s) if Arc::ptr_eq(&s.shared, &home) => s.push_local(p),
+        _ => home.push_remote(p),
+    });
+}
+
+/// Acquire-load helper for tests and introspection.
+pub(crate) fn switches(s: &SchedulerShared) -> u64 {
+    s.switches.load(Acquire)
+}

@@ -1,0 +1,158 @@
+//! State shared by all schedulers of one runtime (one "node").
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release, SeqCst}},
+        Arc, Condvar, Mutex, PoisonError,
+    },
+    time::Instant,
+};
+
+use crossbeam_deque::Injector;
+
+use crate::{
+    process::{core::ProcessCore, exit::ExitReason, name::Names},
+    runtime::{
+        context,
+        scheduler::{ProcRef, SchedulerShared},
+        table::ProcessTable,
+        timer::{TimerItem, Timers},
+        Config,
+    },
+};
+
+/// Process ids are handed to schedulers in blocks of this many.
+pub(crate) const ID_BLOCK: u64 = 1024;
+
+/// What the thread waiting in `block_on` / shutdown watches.
+#[derive(Debug, Default)]
+pub(crate) struct RootState {
+    pub(crate) id: u64,
+    pub(crate) exit: Option<ExitReason>,
+}
+
+/// See the module docs.
+pub(crate) struct RuntimeShared {
+    pub(crate) schedulers: Vec<Arc<SchedulerShared>>,
+    /// New processes from outside the runtime (the root).
+    pub(crate) injector: Injector<ProcRef>,
+    pub(crate) table: ProcessTable,
+    pub(crate) names: Names,
+    /// Time zero of every timer wheel.
+    pub(crate) epoch: Instant,
+    pub(crate) config: Config,
+    stop: AtomicBool,
+    pub(crate) shutting_down: AtomicBool,
+    next_id_block: AtomicU64,
+    pub(crate) spinning: AtomicUsize,
+    pub(crate) sleepers: AtomicUsize,
+    /// Timers set from threads that are not schedulers.
+    timer_inbox: Mutex<Vec<(Instant, TimerItem)>>,
+    timer_inbox_len: AtomicUsize,
+    pub(crate) root: Mutex<RootState>,
+    pub(crate) changed: Condvar,
+}
+
+impl RuntimeShared {
+    pub(crate) fn new(config: Config, schedulers: Vec<Arc<SchedulerShared>>) -> RuntimeShared {
+        RuntimeShared {
+            table: ProcessTable::new(schedulers.len() + 1),
+            schedulers,
+            injector: Injector::new(),
+            names: Names::default(),
+            epoch: Instant::now(),
+            config,
+            stop: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            next_id_block: AtomicU64::new(0),
+            spinning: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            timer_inbox: Mutex::new(Vec::new()),
+            timer_inbox_len: AtomicUsize::new(0),
+            root: Mutex::new(RootState::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The first id of a fresh block. Ids start at 1 (`<0.1.0>`); block 0 starts at 1, not 0.
+    pub(crate) fn id_block(&self) -> u64 {
+        (self.next_id_block.fetch_add(1, Relaxed) * ID_BLOCK).max(1)
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Acquire)
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Release);
+        for s in &self.schedulers {
+            s.wake();
+        }
+    }
+
+    /// Wakes a sleeping scheduler (other than `except`) if none is already looking for work.
+    pub(crate) fn wake_idle_scheduler(&self, except: usize) {
+        if self.sleepers.load(SeqCst) == 0 || self.spinning.load(SeqCst) > 0 {
+            return;
+        }
+        if let Some(s) = self.schedulers.iter().find(|s| s.index != except) {
+            s.wake();
+        }
+    }
+
+    /// Queues a process spawned outside any scheduler.
+    pub(crate) fn inject(&self, p: ProcRef) {
+        self.injector.push(p);
+        if let Some(s) = self.schedulers.first() {
+            s.wake();
+        }
+        self.wake_idle_scheduler(0);
+    }
+
+    /// Hands a timer set outside the schedulers to one of them.
+    pub(crate) fn add_remote_timer(&self, at: Instant, item: TimerItem) {
+        self.timer_inbox.lock().unwrap_or_else(PoisonError::into_inner).push((at, item));
+        self.timer_inbox_len.fetch_add(1, SeqCst);
+        if let Some(s) = self.schedulers.first() {
+            s.wake();
+        }
+    }
+
+    pub(crate) fn timers_inbox_empty(&self) -> bool {
+        self.timer_inbox_len.load(SeqCst) == 0
+    }
+
+    /// Moves timers set from outside into this scheduler's wheel.
+    pub(crate) fn take_timer_inbox(&self, timers: &Timers) {
+        if self.timers_inbox_empty() {
+            return;
+        }
+        let items = std::mem::take(&mut *self.timer_inbox.lock().unwrap_or_else(PoisonError::into_inner));
+        self.timer_inbox_len.fetch_sub(items.len(), SeqCst);
+        for (at, item) in items {
+            timers.insert(at, item);
+        }
+    }
+
+    /// Bookkeeping after a process exited: table, name, root, shutdown.
+    pub(crate) fn process_exited(&self, p: &Arc<ProcessCore>, reason: &ExitReason) {
+        if p.named.load(Relaxed) {
+            self.names.release(p.id);
+        }
+        let left = self.table.remove(p);
+        let mut root = self.root.lock().unwrap_or_else(PoisonError::into_inner);
+        if root.id == p.id {
+            root.exit = Some(reason.clone());
+            self.changed.notify_all();
+        } else if left == 0 && self.shutting_down.load(Relaxed) {
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// The runtime of the calling process.
+#[track_caller]
+pub(crate) fn current() -> Arc<RuntimeShared> {
+    context::with_scheduler(|s| s.map(|s| s.rt.clone()))
+        .unwrap_or_else(|| panic!("this function must be called from inside an otp process (see otp::run)"))
+}
