@@ -40,7 +40,10 @@ impl Args {
         let mut it = std::env::args().skip(1);
         while let Some(a) = it.next() {
             if a == "--schedulers" {
-                flag = Some(it.next().unwrap_or_else(|| usage_error(usage, "--schedulers needs a value")));
+                flag = Some(
+                    it.next()
+                        .unwrap_or_else(|| usage_error(usage, "--schedulers needs a value")),
+                );
             } else if let Some(v) = a.strip_prefix("--schedulers=") {
                 flag = Some(v.to_string());
             } else if a == "-h" || a == "--help" {
@@ -50,7 +53,11 @@ impl Args {
                 positional.push(a);
             }
         }
-        let requested = flag.or_else(|| std::env::var("OTP_SCHEDULERS").ok().filter(|s| !s.is_empty()));
+        let requested = flag.or_else(|| {
+            std::env::var("OTP_SCHEDULERS")
+                .ok()
+                .filter(|s| !s.is_empty())
+        });
         let schedulers = match requested {
             Some(s) => match s.trim().parse::<usize>() {
                 Ok(n) if n > 0 => n,
@@ -58,7 +65,11 @@ impl Args {
             },
             None => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         };
-        Args { usage, positional, schedulers }
+        Args {
+            usage,
+            positional,
+            schedulers,
+        }
     }
 
     /// Positional argument `i` (0-based) as an integer; `_` separators are allowed, as in
@@ -72,7 +83,9 @@ impl Args {
 
     /// Positional argument `i` as an integer, or `default` if absent.
     pub fn int_or(&self, i: usize, default: u64) -> u64 {
-        self.positional.get(i).map_or(default, |s| self.parse_int(s))
+        self.positional
+            .get(i)
+            .map_or(default, |s| self.parse_int(s))
     }
 
     /// Positional argument `i` as a string, or `default` if absent.
@@ -91,9 +104,9 @@ impl Args {
     }
 
     fn parse_int(&self, s: &str) -> u64 {
-        s.replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| usage_error(self.usage, &format!("not a non-negative integer: {s:?}")))
+        s.replace('_', "").parse().unwrap_or_else(|_| {
+            usage_error(self.usage, &format!("not a non-negative integer: {s:?}"))
+        })
     }
 
     /// Starts a runtime with [`Args::schedulers`] scheduler threads and runs `root` as its root
@@ -105,10 +118,13 @@ impl Args {
         M: Send + 'static,
         R: Send + 'static,
     {
-        let rt = otp::Builder::new().schedulers(self.schedulers).build().unwrap_or_else(|e| {
-            eprintln!("could not start the otp runtime: {e}");
-            exit(1)
-        });
+        let rt = otp::Builder::new()
+            .schedulers(self.schedulers)
+            .build()
+            .unwrap_or_else(|e| {
+                eprintln!("could not start the otp runtime: {e}");
+                exit(1)
+            });
         match rt.block_on(root) {
             Ok(v) => v,
             Err(reason) => {

@@ -23,8 +23,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub use self::term::Term;
 use self::queue::{Header, Node};
+pub use self::term::Term;
 use crate::{
     process::{
         core::{ProcessCore, Signal, Suspend, TAG_SYSTEM, TAG_USER},
@@ -114,8 +114,11 @@ pub enum MessageRef<'a, M> {
 /// ```
 pub struct Mailbox<M> {
     core: Arc<ProcessCore>,
-    _not_send: PhantomData<(fn(M), *const ())>,
+    _not_send: PhantomData<NotSend<M>>,
 }
+
+/// Makes `Mailbox` neither `Send` nor `Sync` (the raw pointer) without owning an `M`.
+type NotSend<M> = (fn(M), *const ());
 
 impl<M> std::fmt::Debug for Mailbox<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,7 +130,10 @@ impl<M: Send + 'static> Mailbox<M> {
     /// The mailbox of the calling process. Called once, by the process's entry.
     pub(crate) fn attach() -> Mailbox<M> {
         let core = context::expect_process("Mailbox::attach");
-        Mailbox { core, _not_send: PhantomData }
+        Mailbox {
+            core,
+            _not_send: PhantomData,
+        }
     }
 
     /// This process's own pid, typed (Elixir's `self()`).
@@ -197,7 +203,11 @@ impl<M: Send + 'static> Mailbox<M> {
 
     /// Selective receive with a timeout.
     #[track_caller]
-    pub fn receive_if_timeout(&mut self, timeout: impl Into<Timeout>, mut accept: impl FnMut(&M) -> bool) -> Option<M> {
+    pub fn receive_if_timeout(
+        &mut self,
+        timeout: impl Into<Timeout>,
+        mut accept: impl FnMut(&M) -> bool,
+    ) -> Option<M> {
         let at = Location::caller();
         user(self.select_at(timeout.into(), at, |m| match m {
             MessageRef::User(u) => accept(u),
@@ -242,12 +252,7 @@ impl<M: Send + 'static> Mailbox<M> {
         let mut scanned = 0;
         loop {
             core.safepoint();
-            loop {
-                // SAFETY: we are the process; short borrow, released before `accept` runs.
-                let node = match unsafe { core.local() }.private.get(scanned) {
-                    Some(n) => *n,
-                    None => break,
-                };
+            while let Some(node) = next_unscanned(core, scanned) {
                 // SAFETY: the node is in our private queue, so we own it and it stays valid
                 // while `accept` looks at it (only we can remove it).
                 if accept(unsafe { view::<M>(node) }) {
@@ -256,7 +261,10 @@ impl<M: Send + 'static> Mailbox<M> {
                     let index = if private.get(scanned) == Some(&node) {
                         scanned
                     } else {
-                        private.iter().position(|n| *n == node).expect("accepted message vanished")
+                        private
+                            .iter()
+                            .position(|n| *n == node)
+                            .expect("accepted message vanished")
                     };
                     private.remove(index);
                     core.mark_taken();
@@ -283,6 +291,12 @@ impl<M: Send + 'static> Mailbox<M> {
             wait(core, deadline, at);
         }
     }
+}
+
+/// The private-queue node at `index`, if any. Called by the process itself.
+fn next_unscanned(core: &ProcessCore, index: usize) -> Option<NonNull<Header>> {
+    // SAFETY: we are the process; the borrow ends before we return.
+    unsafe { core.local() }.private.get(index).copied()
 }
 
 fn user<M>(m: Option<Message<M>>) -> Option<M> {
@@ -349,7 +363,13 @@ fn wait(core: &Arc<ProcessCore>, deadline: Option<Instant>, at: &'static Locatio
         local.wait_seq
     };
     if let Some(d) = deadline {
-        timer::add(d, timer::TimerItem::Wake { process: core.clone(), seq });
+        timer::add(
+            d,
+            timer::TimerItem::Wake {
+                process: core.clone(),
+                seq,
+            },
+        );
     }
     core.set_current(Some(at));
     switch::suspend(Suspend::Wait);

@@ -62,7 +62,11 @@ impl<T> Node<T> {
             drop(unsafe { Box::from_raw(p.cast::<Node<T>>().as_ptr()) });
         }
         let node = Box::new(Node {
-            header: Header { next: AtomicPtr::new(ptr::null_mut()), tag, drop_node: drop_node::<T> },
+            header: Header {
+                next: AtomicPtr::new(ptr::null_mut()),
+                tag,
+                drop_node: drop_node::<T>,
+            },
             value,
         });
         NonNull::from(Box::leak(node)).cast()
@@ -135,7 +139,11 @@ impl Queue {
         Queue {
             tail: AtomicPtr::new(ptr::null_mut()),
             head: UnsafeCell::new(ptr::null_mut()),
-            stub: Header { next: AtomicPtr::new(ptr::null_mut()), tag: u8::MAX, drop_node: never },
+            stub: Header {
+                next: AtomicPtr::new(ptr::null_mut()),
+                tag: u8::MAX,
+                drop_node: never,
+            },
         }
     }
 
@@ -251,12 +259,13 @@ mod tests {
     #[test]
     fn fifo_single_producer() {
         let q = Queue::new();
-        for i in 0..100 {
+        for i in 0..100u64 {
             q.push(Node::alloc(0, i));
         }
         assert_eq!(drain(&q), (0..100).collect::<Vec<_>>());
-        q.push(Node::alloc(0, 7));
+        q.push(Node::alloc(0, 7u64));
         assert_eq!(drain(&q), vec![7]);
+        // SAFETY: the test thread is the only consumer.
         assert!(matches!(unsafe { q.pop() }, Pop::Empty));
     }
 

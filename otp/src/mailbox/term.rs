@@ -27,7 +27,10 @@ pub struct Term {
 impl Term {
     /// Wraps a value.
     pub fn new<T: Any + Send>(value: T) -> Term {
-        Term { value: Box::new(value), type_name: std::any::type_name::<T>() }
+        Term {
+            value: Box::new(value),
+            type_name: std::any::type_name::<T>(),
+        }
     }
 
     /// Whether the value is a `T`.
@@ -38,7 +41,10 @@ impl Term {
     /// The value, if it is a `T`; otherwise the term back.
     pub fn downcast<T: Any>(self) -> Result<T, Term> {
         let type_name = self.type_name;
-        self.value.downcast::<T>().map(|b| *b).map_err(|value| Term { value, type_name })
+        self.value
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|value| Term { value, type_name })
     }
 
     /// A reference to the value, if it is a `T`.

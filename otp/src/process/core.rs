@@ -60,7 +60,11 @@ pub(crate) const TAG_SYSTEM: u8 = 2;
 pub(crate) enum Signal {
     /// An exit signal. `linked` is true when it comes from a dying linked process, false when
     /// sent with `exit(pid, reason)`; the difference matters only for `kill`.
-    Exit { from: AnyPid, reason: ExitReason, linked: bool },
+    Exit {
+        from: AnyPid,
+        reason: ExitReason,
+        linked: bool,
+    },
 }
 
 /// Why a coroutine handed control back to its scheduler.
@@ -283,7 +287,11 @@ impl ProcessCore {
         let signal = unsafe { Node::<Signal>::value(node) };
         let trapping = self.trap_exit.load(Relaxed);
         let outcome = match signal {
-            Signal::Exit { from, reason, linked } => exit_outcome(self.id, trapping, from, reason, *linked),
+            Signal::Exit {
+                from,
+                reason,
+                linked,
+            } => exit_outcome(self.id, trapping, from, reason, *linked),
         };
         // SAFETY: owner thread, short borrow.
         let local = unsafe { self.local() };
@@ -322,13 +330,10 @@ impl ProcessCore {
             // SAFETY: nodes in the private queue are owned by the process.
             unsafe { queue::drop_node(node) };
         }
-        loop {
-            // SAFETY: single consumer (owner thread).
-            match unsafe { self.queue.pop() } {
-                // SAFETY: popped, so owned.
-                Pop::Node(n) => unsafe { queue::drop_node(n) },
-                Pop::Empty | Pop::Busy => break,
-            }
+        // SAFETY: single consumer (owner thread).
+        while let Pop::Node(n) = unsafe { self.queue.pop() } {
+            // SAFETY: popped, so owned.
+            unsafe { queue::drop_node(n) };
         }
     }
 

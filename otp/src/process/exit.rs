@@ -89,7 +89,10 @@ impl ExitReason {
     /// Whether a crash with this reason is logged as an error report (Elixir logs raises,
     /// errors and throws; not `exit/1` reasons, `:normal`, shutdowns or kills).
     pub fn is_crash(&self) -> bool {
-        matches!(self, ExitReason::Panic(_) | ExitReason::StackOverflow | ExitReason::SystemLimit)
+        matches!(
+            self,
+            ExitReason::Panic(_) | ExitReason::StackOverflow | ExitReason::SystemLimit
+        )
     }
 }
 
@@ -201,7 +204,10 @@ impl CustomReason {
                 None => fmt::Debug::fmt(v, f),
             }
         }
-        fn eq<T: fmt::Debug + 'static>(a: &(dyn Any + Send + Sync), b: &(dyn Any + Send + Sync)) -> bool {
+        fn eq<T: fmt::Debug + 'static>(
+            a: &(dyn Any + Send + Sync),
+            b: &(dyn Any + Send + Sync),
+        ) -> bool {
             // Two reasons are equal when they print the same: atoms compare by name, values by
             // their Debug form, so no `PartialEq` bound is needed.
             match (a.downcast_ref::<T>(), b.downcast_ref::<T>()) {
@@ -209,7 +215,11 @@ impl CustomReason {
                 _ => false,
             }
         }
-        CustomReason { value: Box::new(value), debug: debug::<T>, eq: eq::<T> }
+        CustomReason {
+            value: Box::new(value),
+            debug: debug::<T>,
+            eq: eq::<T>,
+        }
     }
 
     /// The value, if it is a `T`.
@@ -260,19 +270,34 @@ mod tests {
     #[test]
     fn prints_like_elixir() {
         assert_eq!(ExitReason::Killed.to_string(), ":killed");
-        assert_eq!(ExitReason::custom("custom_reason").to_string(), ":custom_reason");
-        assert_eq!(ExitReason::custom("not an atom").to_string(), "\"not an atom\"");
-        assert_eq!(ExitReason::custom(String::from("boom")).to_string(), ":boom");
+        assert_eq!(
+            ExitReason::custom("custom_reason").to_string(),
+            ":custom_reason"
+        );
+        assert_eq!(
+            ExitReason::custom("not an atom").to_string(),
+            "\"not an atom\""
+        );
+        assert_eq!(
+            ExitReason::custom(String::from("boom")).to_string(),
+            ":boom"
+        );
         let p = ExitReason::Panic(Arc::new(PanicReason::new(
             "Worker crashed!".into(),
             Some("src/main.rs:3:5".into()),
         )));
-        assert_eq!(p.to_string(), "{%Panic{message: \"Worker crashed!\"}, [src/main.rs:3:5]}");
+        assert_eq!(
+            p.to_string(),
+            "{%Panic{message: \"Worker crashed!\"}, [src/main.rs:3:5]}"
+        );
     }
 
     #[test]
     fn equality_follows_the_value() {
-        assert_eq!(ExitReason::custom("boom"), ExitReason::custom(String::from("boom")));
+        assert_eq!(
+            ExitReason::custom("boom"),
+            ExitReason::custom(String::from("boom"))
+        );
         assert_ne!(ExitReason::custom("boom"), ExitReason::custom("bang"));
         assert_ne!(ExitReason::Kill, ExitReason::Killed);
         assert_eq!(ExitReason::custom(3u8), ExitReason::custom(3u8));

@@ -1,6 +1,9 @@
 //! `process::info`: a snapshot of what a process is doing.
 
-use std::{panic::Location, sync::atomic::Ordering::{Acquire, Relaxed}};
+use std::{
+    panic::Location,
+    sync::atomic::Ordering::{Acquire, Relaxed},
+};
 
 use crate::{
     process::{
@@ -86,7 +89,11 @@ pub fn info(pid: impl AsRef<AnyPid>) -> Option<ProcessInfo> {
     };
     let queue = core.message_queue_len();
     let rt = shared::current();
-    let registered_name = if core.named.load(Relaxed) { rt.names.name_of(core.id).map(|n| n.to_string()) } else { None };
+    let registered_name = if core.named.load(Relaxed) {
+        rt.names.name_of(core.id).map(|n| n.to_string())
+    } else {
+        None
+    };
     let current = core.current.load(Acquire);
     Some(ProcessInfo {
         pid: pid.clone(),
@@ -107,6 +114,10 @@ fn memory(core: &ProcessCore, queued: usize) -> usize {
     let record = std::mem::size_of::<ProcessCore>() + 2 * std::mem::size_of::<usize>();
     let low = core.stack_low.load(Relaxed);
     let high = core.stack_high.load(Relaxed);
-    let stack = if low < high { stack::resident_bytes(low, high) } else { 0 };
+    let stack = if low < high {
+        stack::resident_bytes(low, high)
+    } else {
+        0
+    };
     record + stack + queued * (core.mailbox.node_size + std::mem::size_of::<usize>())
 }

@@ -30,7 +30,10 @@ use std::sync::atomic::Ordering::Relaxed;
 pub use self::{
     exit::{CustomReason, ExitReason, PanicReason},
     info::{info, ProcessInfo, Status},
-    name::{register, registered, send_named, unregister, whereis, whereis_typed, NotRegistered, RegisterError, SendError, SendErrorKind},
+    name::{
+        register, registered, send_named, unregister, whereis, whereis_typed, NotRegistered,
+        RegisterError, SendError, SendErrorKind,
+    },
     pid::{AnyPid, Pid},
     reference::{make_ref, Ref},
     spawn::{spawn, spawn_apply, Apply, NoMailbox, ProcessFn, SpawnOptions},
@@ -71,7 +74,12 @@ pub fn alive(pid: impl AsRef<AnyPid>) -> bool {
 /// });
 /// ```
 pub fn list() -> Vec<AnyPid> {
-    shared::current().table.list().into_iter().map(AnyPid::from_core).collect()
+    shared::current()
+        .table
+        .list()
+        .into_iter()
+        .map(AnyPid::from_core)
+        .collect()
 }
 
 /// Ends the calling process with `reason` (Elixir's `exit/1`). Destructors on its stack run.
@@ -108,7 +116,11 @@ pub fn exit(pid: impl AsRef<AnyPid>, reason: ExitReason) {
     let me = context::expect_process("otp::process::exit");
     let target = pid.as_ref().core();
     let from = AnyPid::from_core(me.clone());
-    target.send_signal(core::Signal::Exit { from, reason, linked: false });
+    target.send_signal(core::Signal::Exit {
+        from,
+        reason,
+        linked: false,
+    });
     if std::sync::Arc::ptr_eq(target, &me) {
         // A signal to oneself takes effect at once, as on the BEAM.
         me.safepoint();
@@ -121,7 +133,9 @@ pub fn exit(pid: impl AsRef<AnyPid>, reason: ExitReason) {
 /// untrappable `kill`) as [`Message::Exit`](crate::Message::Exit) messages instead of dying.
 #[track_caller]
 pub fn trap_exit(value: bool) -> bool {
-    context::expect_process("otp::process::trap_exit").trap_exit.swap(value, Relaxed)
+    context::expect_process("otp::process::trap_exit")
+        .trap_exit
+        .swap(value, Relaxed)
 }
 
 pub use crate::mailbox::sleep;

@@ -36,10 +36,16 @@ impl Names {
     fn register(&self, name: &str, pid: &AnyPid) -> Result<(), RegisterError> {
         let mut m = self.lock();
         if let Some(owner) = m.by_name.get(name) {
-            return Err(RegisterError::NameTaken { name: name.into(), owner: owner.clone() });
+            return Err(RegisterError::NameTaken {
+                name: name.into(),
+                owner: owner.clone(),
+            });
         }
         if let Some(existing) = m.by_pid.get(&pid.number()) {
-            return Err(RegisterError::AlreadyNamed { pid: pid.clone(), name: existing.to_string() });
+            return Err(RegisterError::AlreadyNamed {
+                pid: pid.clone(),
+                name: existing.to_string(),
+            });
         }
         // Checked under the lock: an exiting process removes its name under the same lock after
         // it stops being alive, so a name can never outlive its process.
@@ -55,7 +61,10 @@ impl Names {
 
     fn unregister(&self, name: &str) -> Result<AnyPid, NotRegistered> {
         let mut m = self.lock();
-        let pid = m.by_name.remove(name).ok_or_else(|| NotRegistered(name.to_owned()))?;
+        let pid = m
+            .by_name
+            .remove(name)
+            .ok_or_else(|| NotRegistered(name.to_owned()))?;
         m.by_pid.remove(&pid.number());
         pid.core().named.store(false, Relaxed);
         Ok(pid)
@@ -138,7 +147,10 @@ pub fn registered() -> Vec<String> {
 /// ```
 pub fn send_named<M: Send + 'static>(name: &str, msg: M) -> Result<(), SendError<M>> {
     let Some(any) = whereis(name) else {
-        return Err(SendError { reason: SendErrorKind::NotRegistered(name.to_owned()), message: msg });
+        return Err(SendError {
+            reason: SendErrorKind::NotRegistered(name.to_owned()),
+            message: msg,
+        });
     };
     match any.downcast::<M>() {
         Some(pid) => {
@@ -181,10 +193,16 @@ impl fmt::Display for RegisterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RegisterError::NameTaken { name, owner } => {
-                write!(f, "could not register {name:?}: the name is already taken by {owner}")
+                write!(
+                    f,
+                    "could not register {name:?}: the name is already taken by {owner}"
+                )
             }
             RegisterError::AlreadyNamed { pid, name } => {
-                write!(f, "could not register {pid}: it has already been given the name {name:?}")
+                write!(
+                    f,
+                    "could not register {pid}: it has already been given the name {name:?}"
+                )
             }
             RegisterError::NotAlive(pid) => write!(f, "could not register {pid}: it is not alive"),
         }
@@ -240,16 +258,24 @@ impl<M> SendError<M> {
 
 impl<M> fmt::Debug for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SendError").field("reason", &self.reason).finish_non_exhaustive()
+        f.debug_struct("SendError")
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
     }
 }
 
 impl<M> fmt::Display for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.reason {
-            SendErrorKind::NotRegistered(name) => write!(f, "invalid destination: no process is registered as {name:?}"),
+            SendErrorKind::NotRegistered(name) => write!(
+                f,
+                "invalid destination: no process is registered as {name:?}"
+            ),
             SendErrorKind::WrongType { name, expected } => {
-                write!(f, "the process registered as {name:?} takes messages of type {expected}")
+                write!(
+                    f,
+                    "the process registered as {name:?} takes messages of type {expected}"
+                )
             }
         }
     }

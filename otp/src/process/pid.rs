@@ -56,11 +56,10 @@ impl<M: Send + 'static> Pid<M> {
 
 impl<M> Pid<M> {
     pub(crate) fn from_core(core: Arc<ProcessCore>) -> Pid<M> {
-        Pid { core, _message: PhantomData }
-    }
-
-    pub(crate) fn core(&self) -> &Arc<ProcessCore> {
-        &self.core
+        Pid {
+            core,
+            _message: PhantomData,
+        }
     }
 
     /// The untyped identifier of this process.

@@ -49,7 +49,13 @@ impl Ref {
 
 impl fmt::Display for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#Reference<0.{}.{}.{}>", self.0 >> 40, (self.0 >> 20) & 0xf_ffff, self.0 & 0xf_ffff)
+        write!(
+            f,
+            "#Reference<0.{}.{}.{}>",
+            self.0 >> 40,
+            (self.0 >> 20) & 0xf_ffff,
+            self.0 & 0xf_ffff
+        )
     }
 }
 

@@ -51,7 +51,12 @@ where
 }
 
 /// Builds a process record whose body runs `body` with a fresh mailbox.
-pub(crate) fn new_core<M, B>(id: u64, stack_size: usize, initial_call: &'static str, body: B) -> Arc<ProcessCore>
+pub(crate) fn new_core<M, B>(
+    id: u64,
+    stack_size: usize,
+    initial_call: &'static str,
+    body: B,
+) -> Arc<ProcessCore>
 where
     M: Send + 'static,
     B: FnOnce(Mailbox<M>) + Send + 'static,
@@ -129,7 +134,9 @@ impl SpawnOptions {
         B: FnOnce(Mailbox<M>) + Send + 'static,
     {
         let pid = context::with_scheduler(|s| {
-            let s = s.unwrap_or_else(|| panic!("otp::spawn must be called from inside an otp process (see otp::run)"));
+            let s = s.unwrap_or_else(|| {
+                panic!("otp::spawn must be called from inside an otp process (see otp::run)")
+            });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
             let core = new_core::<M, B>(s.next_id(), stack, initial_call, body);
             s.rt.table.insert(&core, s.shared.index);
@@ -224,5 +231,7 @@ where
     F: Apply<Args>,
     Args: Send + 'static,
 {
-    SpawnOptions::new().spawn_named_call(std::any::type_name::<F>(), move |_: Mailbox<()>| f.apply(args))
+    SpawnOptions::new().spawn_named_call(std::any::type_name::<F>(), move |_: Mailbox<()>| {
+        f.apply(args)
+    })
 }

@@ -160,7 +160,10 @@ mod loom_tests {
             // Never lost: if the drain missed the message, the producer was told to enqueue.
             // (Both can happen: a push that lands between the last drain and the park makes a
             // spurious, harmless wake-up.)
-            assert!(got == 1 || enqueued == 1, "lost wake-up: got={got} enqueued={enqueued}");
+            assert!(
+                got == 1 || enqueued == 1,
+                "lost wake-up: got={got} enqueued={enqueued}"
+            );
             assert!(enqueued <= 1);
             if enqueued == 1 {
                 assert!(p.state.start_running());

@@ -55,6 +55,7 @@ pub(crate) fn current_process() -> Option<Arc<ProcessCore>> {
 /// The current process, or a panic naming the function that needs one.
 #[track_caller]
 pub(crate) fn expect_process(what: &str) -> Arc<ProcessCore> {
-    current_process()
-        .unwrap_or_else(|| panic!("`{what}` must be called from inside an otp process (see otp::run)"))
+    current_process().unwrap_or_else(|| {
+        panic!("`{what}` must be called from inside an otp process (see otp::run)")
+    })
 }

@@ -146,7 +146,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("schedulers", &self.shared.schedulers.len()).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("schedulers", &self.shared.schedulers.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,7 +183,11 @@ impl Runtime {
             }
         }
         let watchdog = Some(watchdog::Watchdog::start(shared.clone())?);
-        Ok(Runtime { shared, threads, watchdog })
+        Ok(Runtime {
+            shared,
+            threads,
+            watchdog,
+        })
     }
 
     /// Runs `f` as the root process and waits for it to exit. `Ok` with its return value, or
@@ -201,17 +207,36 @@ impl Runtime {
             *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
         };
         let id = self.shared.id_block();
-        let core = spawn::new_core::<M, _>(id, self.shared.config.stack_size, std::any::type_name::<F>(), body);
+        let core = spawn::new_core::<M, _>(
+            id,
+            self.shared.config.stack_size,
+            std::any::type_name::<F>(),
+            body,
+        );
         {
-            let mut root = self.shared.root.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut root = self
+                .shared
+                .root
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             root.id = id;
             root.exit = None;
         }
-        self.shared.table.insert(&core, self.shared.schedulers.len());
+        self.shared
+            .table
+            .insert(&core, self.shared.schedulers.len());
         self.shared.inject(core);
-        let mut root = self.shared.root.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut root = self
+            .shared
+            .root
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         while root.exit.is_none() {
-            root = self.shared.changed.wait(root).unwrap_or_else(PoisonError::into_inner);
+            root = self
+                .shared
+                .changed
+                .wait(root)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         let reason = root.exit.take().unwrap_or(ExitReason::Normal);
         drop(root);
@@ -239,7 +264,11 @@ impl Runtime {
             }
             for p in live {
                 let from = AnyPid::from_core(p.clone());
-                p.send_signal(Signal::Exit { from, reason: ExitReason::Kill, linked: false });
+                p.send_signal(Signal::Exit {
+                    from,
+                    reason: ExitReason::Kill,
+                    linked: false,
+                });
             }
             let root = rt.root.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
@@ -248,7 +277,10 @@ impl Runtime {
                 break;
             }
             let wait = (deadline - now).min(Duration::from_millis(50));
-            drop(rt.changed.wait_timeout_while(root, wait, |_| rt.table.len() > 0));
+            drop(
+                rt.changed
+                    .wait_timeout_while(root, wait, |_| rt.table.len() > 0),
+            );
         }
         let stuck = rt.table.len();
         rt.stop();
@@ -301,11 +333,11 @@ where
     M: Send + 'static,
     R: Send + 'static,
 {
-    let rt = Builder::new().build().unwrap_or_else(|e| panic!("could not start the otp runtime: {e}"));
+    let rt = Builder::new()
+        .build()
+        .unwrap_or_else(|e| panic!("could not start the otp runtime: {e}"));
     match rt.block_on(f) {
         Ok(v) => v,
         Err(reason) => panic!("** (EXIT) the root process exited: {reason}"),
     }
 }
-
-

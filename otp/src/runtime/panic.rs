@@ -25,9 +25,12 @@ pub(crate) fn install_hook() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let in_process = context::with_scheduler(|s| s.is_some_and(|s| !s.current.get().is_null()));
+            let in_process =
+                context::with_scheduler(|s| s.is_some_and(|s| !s.current.get().is_null()));
             if in_process {
-                let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                let location = info
+                    .location()
+                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
                 LAST_LOCATION.with(|c| *c.borrow_mut() = location);
             } else {
                 previous(info);

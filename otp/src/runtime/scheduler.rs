@@ -35,7 +35,10 @@ use std::{
     cell::{Cell, RefCell},
     collections::VecDeque,
     sync::{
-        atomic::{fence, AtomicBool, AtomicU64, Ordering::{Acquire, Relaxed, Release, SeqCst}},
+        atomic::{
+            fence, AtomicBool, AtomicU64,
+            Ordering::{Acquire, Relaxed, Release, SeqCst},
+        },
         Arc,
     },
     time::{Duration, Instant},
@@ -126,12 +129,17 @@ pub(crate) struct Scheduler {
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scheduler").field("index", &self.shared.index).finish_non_exhaustive()
+        f.debug_struct("Scheduler")
+            .field("index", &self.shared.index)
+            .finish_non_exhaustive()
     }
 }
 
+/// What a scheduler thread takes with it: its movable deque and its parker.
+pub(crate) type ThreadParts = (Worker<ProcRef>, Parker);
+
 /// Builds the shared halves and the thread-side parts of `n` schedulers.
-pub(crate) fn create(n: usize) -> (Vec<Arc<SchedulerShared>>, Vec<(Worker<ProcRef>, Parker)>) {
+pub(crate) fn create(n: usize) -> (Vec<Arc<SchedulerShared>>, Vec<ThreadParts>) {
     (0..n)
         .map(|index| {
             let worker = Worker::new_fifo();
@@ -399,7 +407,8 @@ impl Scheduler {
         self.shared.switches.fetch_add(1, Relaxed);
         self.current.set(std::ptr::null());
         let used = budget - self.budget.get();
-        p.reductions.fetch_add(u64::try_from(used.max(0)).unwrap_or(0), Relaxed);
+        p.reductions
+            .fetch_add(u64::try_from(used.max(0)).unwrap_or(0), Relaxed);
 
         match result {
             CoroutineResult::Yield(why) => {

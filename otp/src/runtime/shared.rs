@@ -2,7 +2,10 @@
 
 use std::{
     sync::{
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release, SeqCst}},
+        atomic::{
+            AtomicBool, AtomicU64, AtomicUsize,
+            Ordering::{Acquire, Relaxed, Release, SeqCst},
+        },
         Arc, Condvar, Mutex, PoisonError,
     },
     time::Instant,
@@ -111,7 +114,10 @@ impl RuntimeShared {
 
     /// Hands a timer set outside the schedulers to one of them.
     pub(crate) fn add_remote_timer(&self, at: Instant, item: TimerItem) {
-        self.timer_inbox.lock().unwrap_or_else(PoisonError::into_inner).push((at, item));
+        self.timer_inbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((at, item));
         self.timer_inbox_len.fetch_add(1, SeqCst);
         if let Some(s) = self.schedulers.first() {
             s.wake();
@@ -127,7 +133,12 @@ impl RuntimeShared {
         if self.timers_inbox_empty() {
             return;
         }
-        let items = std::mem::take(&mut *self.timer_inbox.lock().unwrap_or_else(PoisonError::into_inner));
+        let items = std::mem::take(
+            &mut *self
+                .timer_inbox
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         self.timer_inbox_len.fetch_sub(items.len(), SeqCst);
         for (at, item) in items {
             timers.insert(at, item);
@@ -153,6 +164,7 @@ impl RuntimeShared {
 /// The runtime of the calling process.
 #[track_caller]
 pub(crate) fn current() -> Arc<RuntimeShared> {
-    context::with_scheduler(|s| s.map(|s| s.rt.clone()))
-        .unwrap_or_else(|| panic!("this function must be called from inside an otp process (see otp::run)"))
+    context::with_scheduler(|s| s.map(|s| s.rt.clone())).unwrap_or_else(|| {
+        panic!("this function must be called from inside an otp process (see otp::run)")
+    })
 }

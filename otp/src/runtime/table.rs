@@ -6,7 +6,10 @@
 //! what keeps a parked process (in no run queue) alive.
 
 use std::sync::{
-    atomic::{AtomicUsize, Ordering::{Relaxed, SeqCst}},
+    atomic::{
+        AtomicUsize,
+        Ordering::{Relaxed, SeqCst},
+    },
     Arc, Mutex,
 };
 
@@ -30,13 +33,18 @@ pub(crate) struct ProcessTable {
 impl ProcessTable {
     pub(crate) fn new(shards: usize) -> ProcessTable {
         let n = shards.clamp(1, 1 << SHARD_BITS);
-        ProcessTable { shards: (0..n).map(|_| Mutex::default()).collect(), count: AtomicUsize::new(0) }
+        ProcessTable {
+            shards: (0..n).map(|_| Mutex::default()).collect(),
+            count: AtomicUsize::new(0),
+        }
     }
 
     fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
         // A panic while holding a shard lock cannot leave a slab half-updated (every update is
         // a single push/assignment), so a poisoned lock is still consistent.
-        self.shards[shard].lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shards[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Adds a process; `hint` picks the shard (the spawning scheduler).

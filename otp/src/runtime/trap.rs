@@ -37,7 +37,11 @@ thread_local! {
 
 /// Publishes the coroutine about to be resumed on this thread.
 pub(crate) fn set_current(co: &Co, guard: Range<usize>) {
-    let cur = Current { handler: co.trap_handler(), guard_start: guard.start, guard_end: guard.end };
+    let cur = Current {
+        handler: co.trap_handler(),
+        guard_start: guard.start,
+        guard_end: guard.end,
+    };
     // SAFETY: only this thread touches its own slot, and not from the handler at this point (no
     // coroutine is running).
     CURRENT.with(|c| unsafe { *c.get() = Some(cur) });
@@ -113,7 +117,11 @@ mod imp {
                 if mem == libc::MAP_FAILED {
                     return;
                 }
-                let st = libc::stack_t { ss_sp: mem, ss_flags: 0, ss_size: ALT_STACK_SIZE };
+                let st = libc::stack_t {
+                    ss_sp: mem,
+                    ss_flags: 0,
+                    ss_size: ALT_STACK_SIZE,
+                };
                 // SAFETY: `st` describes the mapping we just made, which lives until this
                 // thread's `AltStack` drops (and is disabled first).
                 unsafe { libc::sigaltstack(&st, ptr::null_mut()) };
@@ -124,7 +132,11 @@ mod imp {
 
     impl Drop for AltStack {
         fn drop(&mut self) {
-            let st = libc::stack_t { ss_sp: ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: 0 };
+            let st = libc::stack_t {
+                ss_sp: ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: 0,
+            };
             // SAFETY: disabling the alternate stack before unmapping it; the mapping is ours.
             unsafe {
                 libc::sigaltstack(&st, ptr::null_mut());
@@ -137,11 +149,23 @@ mod imp {
         // `try_with`: during thread teardown the thread-local may be gone; treat as "not ours".
         // SAFETY: the scheduler does not write the slot while a coroutine runs (see `CURRENT`);
         // we only read it.
-        let current = CURRENT.try_with(|c| unsafe { (*c.get()).as_ref().map(|c| (c.handler.clone(), c.guard_start, c.guard_end)) }).ok().flatten();
+        let current = CURRENT
+            .try_with(|c| unsafe {
+                (*c.get())
+                    .as_ref()
+                    .map(|c| (c.handler.clone(), c.guard_start, c.guard_end))
+            })
+            .ok()
+            .flatten();
         if let Some((handler, guard_start, guard_end)) = current {
             // SAFETY: the kernel passes valid `siginfo_t` and `ucontext_t` pointers to an
             // SA_SIGINFO handler.
-            let (addr, uc) = unsafe { ((*info).si_addr() as usize, &mut *ctx.cast::<libc::ucontext_t>()) };
+            let (addr, uc) = unsafe {
+                (
+                    (*info).si_addr() as usize,
+                    &mut *ctx.cast::<libc::ucontext_t>(),
+                )
+            };
             let sp = usize::try_from(uc.uc_mcontext.gregs[libc::REG_RSP as usize]).unwrap_or(0);
             if (guard_start..guard_end).contains(&addr) && handler.stack_ptr_in_bounds(sp) {
                 // SAFETY: the fault is a hit on the running coroutine's guard page and the stack
@@ -168,6 +192,7 @@ mod imp {
         let prev = PREVIOUS.load(Acquire);
         // SAFETY: `prev` is null or the leaked, never-freed copy of the previous action.
         let handler = unsafe { prev.as_ref() }.map_or(libc::SIG_DFL, |p| p.sa_sigaction);
+        // SAFETY: as above.
         let siginfo = unsafe { prev.as_ref() }.is_some_and(|p| p.sa_flags & libc::SA_SIGINFO != 0);
         if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
             // Restore the default action and return: the faulting instruction runs again and

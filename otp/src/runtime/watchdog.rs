@@ -9,10 +9,7 @@
 
 use std::{
     io,
-    sync::{
-        atomic::Ordering::Relaxed,
-        Arc,
-    },
+    sync::{atomic::Ordering::Relaxed, Arc},
     thread::JoinHandle,
     time::{Duration, Instant},
 };
@@ -57,7 +54,12 @@ fn watch(rt: &RuntimeShared, parker: &Parker) {
     let mut seen: Vec<Seen> = rt
         .schedulers
         .iter()
-        .map(|s| Seen { switches: switches(s), pid: 0, since: now, reported: false })
+        .map(|s| Seen {
+            switches: switches(s),
+            pid: 0,
+            since: now,
+            reported: false,
+        })
         .collect();
     while !rt.stopping() {
         parker.park_timeout(tick);
@@ -66,7 +68,12 @@ fn watch(rt: &RuntimeShared, parker: &Parker) {
             let count = switches(s);
             let pid = s.running.load(Relaxed);
             if count != seen.switches || pid != seen.pid || pid == 0 {
-                *seen = Seen { switches: count, pid, since: now, reported: false };
+                *seen = Seen {
+                    switches: count,
+                    pid,
+                    since: now,
+                    reported: false,
+                };
                 s.stuck.store(false, Relaxed);
                 continue;
             }

@@ -24,7 +24,10 @@ use std::{
 
 use self::wheel::Wheel;
 use crate::{
-    process::{core::ProcessCore, pid::{AnyPid, Pid}},
+    process::{
+        core::ProcessCore,
+        pid::{AnyPid, Pid},
+    },
     runtime::{context, shared},
 };
 
@@ -52,8 +55,16 @@ pub(crate) struct TimerEntry {
 impl TimerEntry {
     /// Delivers, unless cancelled.
     pub(crate) fn fire(&self) {
-        if self.state.compare_exchange(PENDING, FIRED, AcqRel, std::sync::atomic::Ordering::Acquire).is_ok() {
-            let deliver = self.deliver.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if self
+            .state
+            .compare_exchange(PENDING, FIRED, AcqRel, std::sync::atomic::Ordering::Acquire)
+            .is_ok()
+        {
+            let deliver = self
+                .deliver
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
             if let Some(deliver) = deliver {
                 deliver();
             }
@@ -97,7 +108,10 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) fn new(epoch: Instant) -> Timers {
-        Timers { wheel: RefCell::new(Wheel::new()), epoch }
+        Timers {
+            wheel: RefCell::new(Wheel::new()),
+            epoch,
+        }
     }
 
     /// The tick at or after `at` (timers never fire early).
@@ -210,13 +224,25 @@ pub fn cancel_timer(timer: &TimerRef) -> Option<Duration> {
     let cancelled = timer
         .0
         .state
-        .compare_exchange(PENDING, CANCELLED, AcqRel, std::sync::atomic::Ordering::Acquire)
+        .compare_exchange(
+            PENDING,
+            CANCELLED,
+            AcqRel,
+            std::sync::atomic::Ordering::Acquire,
+        )
         .is_ok();
     if !cancelled {
         return None;
     }
     // Free the message now rather than when the wheel slot comes round.
-    drop(timer.0.deliver.lock().unwrap_or_else(PoisonError::into_inner).take());
+    drop(
+        timer
+            .0
+            .deliver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(),
+    );
     left
 }
 
