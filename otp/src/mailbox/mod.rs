@@ -257,16 +257,7 @@ impl<M: Send + 'static> Mailbox<M> {
                 // while `accept` looks at it (only we can remove it).
                 if accept(unsafe { view::<M>(node) }) {
                     // SAFETY: short borrow again; `accept` has returned.
-                    let private = &mut unsafe { core.local() }.private;
-                    let index = if private.get(scanned) == Some(&node) {
-                        scanned
-                    } else {
-                        private
-                            .iter()
-                            .position(|n| *n == node)
-                            .expect("accepted message vanished")
-                    };
-                    private.remove(index);
+                    unsafe { core.local() }.private.remove(scanned, node);
                     core.mark_taken();
                     core.set_current(None);
                     budget::consume(1);
@@ -296,7 +287,7 @@ impl<M: Send + 'static> Mailbox<M> {
 /// The private-queue node at `index`, if any. Called by the process itself.
 fn next_unscanned(core: &ProcessCore, index: usize) -> Option<NonNull<Header>> {
     // SAFETY: we are the process; the borrow ends before we return.
-    unsafe { core.local() }.private.get(index).copied()
+    unsafe { core.local() }.private.get(index)
 }
 
 fn user<M>(m: Option<Message<M>>) -> Option<M> {

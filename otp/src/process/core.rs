@@ -24,17 +24,16 @@ use std::{
     ptr::NonNull,
     sync::{
         atomic::{
-            AtomicBool, AtomicPtr, AtomicUsize,
-            Ordering::{Acquire, Relaxed, Release},
+            AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
+            Ordering::{AcqRel, Acquire, Relaxed, Release},
         },
-        Arc, OnceLock,
+        Arc,
     },
 };
 
 use corosensei::{Coroutine, Yielder};
 
 use crate::{
-    loom::AtomicU64,
     mailbox::queue::{self, Header, Node, Pop, Queue},
     process::{
         exit::ExitReason,
@@ -115,21 +114,51 @@ pub(crate) fn meta<M: 'static>() -> &'static MailboxMeta {
     &<M as HasMeta>::META
 }
 
+/// The private message queue: messages taken off the shared queue, oldest first, not yet
+/// received. Boxed lazily so a process that has never had a message pays one word for it.
+#[derive(Default)]
+pub(crate) struct PrivateQueue(Option<Box<VecDeque<NonNull<Header>>>>);
+
+impl PrivateQueue {
+    pub(crate) fn push_back(&mut self, node: NonNull<Header>) {
+        self.0.get_or_insert_with(Box::default).push_back(node);
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<NonNull<Header>> {
+        self.0.as_ref()?.get(index).copied()
+    }
+
+    /// Removes `node`, expected at `hint`.
+    pub(crate) fn remove(&mut self, hint: usize, node: NonNull<Header>) {
+        let Some(q) = self.0.as_mut() else { return };
+        let index = if q.get(hint) == Some(&node) {
+            Some(hint)
+        } else {
+            q.iter().position(|n| *n == node)
+        };
+        if let Some(i) = index {
+            q.remove(i);
+        }
+    }
+
+    pub(crate) fn take_all(&mut self) -> VecDeque<NonNull<Header>> {
+        self.0.take().map(|b| *b).unwrap_or_default()
+    }
+}
+
 /// Owned by the thread running the process; see the module docs.
 pub(crate) struct Local {
     pub(crate) body: Body,
     /// Set when the coroutine starts; valid while it lives.
     pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Messages taken off the shared queue, oldest first, not yet received.
-    pub(crate) private: VecDeque<NonNull<Header>>,
+    pub(crate) private: PrivateQueue,
     /// Bumped at every wait; a receive-timeout timer only fires the wait it was set for.
-    pub(crate) wait_seq: u64,
+    pub(crate) wait_seq: u32,
     pub(crate) waiting: bool,
     pub(crate) timed_out: bool,
     /// Set once the process must die; every later safe point unwinds again.
     pub(crate) exit: Option<ExitReason>,
-    /// Where its stack is, once it has one (for the canary check and the overflow handler).
-    pub(crate) stack: Option<StackProbe>,
 }
 
 /// The process record. See the module docs.
@@ -138,17 +167,17 @@ pub(crate) struct ProcessCore {
     pub(crate) id: u64,
     pub(crate) state: SchedState,
     queue: Queue,
-    /// Messages pushed (by any thread) and taken (by the process): the difference is the
-    /// mailbox length.
-    sent: AtomicU64,
-    taken: AtomicU64,
+    /// Messages waiting: incremented by senders, decremented as the process takes them.
+    queued: AtomicUsize,
     pub(crate) mailbox: &'static MailboxMeta,
     /// What the process was spawned with (`type_name` of the function).
-    pub(crate) initial_call: &'static str,
+    pub(crate) initial_call: fn() -> &'static str,
     /// Where the process is blocked (`receive`/`sleep` call site), if it is.
     pub(crate) current: AtomicPtr<Location<'static>>,
-    /// Set once, when the process first runs: the scheduler it is pinned to from then on.
-    pub(crate) home: OnceLock<Arc<SchedulerShared>>,
+    /// Set once, when the process first runs: the scheduler it is pinned to from then on. An
+    /// `Arc<SchedulerShared>` turned raw (the record owns one count, released on drop); a raw
+    /// pointer rather than a `OnceLock` to keep the record small.
+    home: AtomicPtr<SchedulerShared>,
     local: UnsafeCell<Local>,
     pub(crate) reductions: AtomicU64,
     pub(crate) trap_exit: AtomicBool,
@@ -158,9 +187,10 @@ pub(crate) struct ProcessCore {
     pub(crate) exiting: AtomicBool,
     /// Requested stack size in bytes.
     pub(crate) stack_size: usize,
-    /// `[low, high)` of the stack once it has one, for introspection.
-    pub(crate) stack_low: AtomicUsize,
-    pub(crate) stack_high: AtomicUsize,
+    /// The stack, once it has one, as [`StackProbe::to_words`] (zero before): for the canary
+    /// check, the overflow handler and introspection.
+    stack_low: AtomicUsize,
+    stack_high: AtomicUsize,
     /// Where the process sits in the process table.
     pub(crate) table_slot: AtomicUsize,
 }
@@ -173,11 +203,21 @@ unsafe impl Send for ProcessCore {}
 // SAFETY: as above.
 unsafe impl Sync for ProcessCore {}
 
+impl Drop for ProcessCore {
+    fn drop(&mut self) {
+        let home = *self.home.get_mut();
+        if !home.is_null() {
+            // SAFETY: set by `set_home` from `Arc::into_raw`; this is the count it owns.
+            drop(unsafe { Arc::from_raw(home) });
+        }
+    }
+}
+
 impl ProcessCore {
     pub(crate) fn new(
         id: u64,
         mailbox: &'static MailboxMeta,
-        initial_call: &'static str,
+        initial_call: fn() -> &'static str,
         stack_size: usize,
         body: Box<dyn FnOnce() + Send>,
     ) -> ProcessCore {
@@ -185,21 +225,19 @@ impl ProcessCore {
             id,
             state: SchedState::new_queued(),
             queue: Queue::new(),
-            sent: AtomicU64::new(0),
-            taken: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
             mailbox,
             initial_call,
             current: AtomicPtr::new(std::ptr::null_mut()),
-            home: OnceLock::new(),
+            home: AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
                 body: Body::NotStarted(body),
                 yielder: std::ptr::null(),
-                private: VecDeque::new(),
+                private: PrivateQueue::default(),
                 wait_seq: 0,
                 waiting: false,
                 timed_out: false,
                 exit: None,
-                stack: None,
             }),
             reductions: AtomicU64::new(0),
             trap_exit: AtomicBool::new(false),
@@ -238,7 +276,7 @@ impl ProcessCore {
     }
 
     fn push(self: &Arc<Self>, node: NonNull<Header>) {
-        self.sent.fetch_add(1, Relaxed);
+        self.queued.fetch_add(1, Relaxed);
         self.queue.push(node);
         if self.state.notify() == Notify::Enqueue {
             crate::runtime::scheduler::schedule(self.clone());
@@ -247,9 +285,7 @@ impl ProcessCore {
 
     /// Messages waiting (shared queue + private queue). A snapshot.
     pub(crate) fn message_queue_len(&self) -> usize {
-        let taken = self.taken.load(Acquire);
-        let sent = self.sent.load(Acquire);
-        usize::try_from(sent.saturating_sub(taken)).unwrap_or(usize::MAX)
+        self.queued.load(Relaxed)
     }
 
     // ===== the process's own side =====
@@ -304,12 +340,12 @@ impl ProcessCore {
                 local.private.push_back(node);
             }
             SignalOutcome::Ignore => {
-                self.taken.fetch_add(1, Relaxed);
+                self.queued.fetch_sub(1, Relaxed);
                 // SAFETY: we own the node; `signal` is no longer used.
                 unsafe { queue::drop_node(node) };
             }
             SignalOutcome::Die(reason) => {
-                self.taken.fetch_add(1, Relaxed);
+                self.queued.fetch_sub(1, Relaxed);
                 // SAFETY: as above.
                 unsafe { queue::drop_node(node) };
                 local.exit.get_or_insert(reason);
@@ -319,13 +355,13 @@ impl ProcessCore {
 
     /// Counts one message as received (it left the private queue).
     pub(crate) fn mark_taken(&self) {
-        self.taken.fetch_add(1, Relaxed);
+        self.queued.fetch_sub(1, Relaxed);
     }
 
     /// Frees every queued message. Called once, at exit, on the owner thread.
     pub(crate) fn discard_mailbox(self: &Arc<Self>) {
         // SAFETY: exit path on the owner thread.
-        let private = std::mem::take(&mut unsafe { self.local() }.private);
+        let private = unsafe { self.local() }.private.take_all();
         for node in private {
             // SAFETY: nodes in the private queue are owned by the process.
             unsafe { queue::drop_node(node) };
@@ -341,6 +377,36 @@ impl ProcessCore {
     pub(crate) fn is_alive(&self) -> bool {
         self.state.load() & !crate::process::state::NOTIFIED != crate::process::state::EXITED
             && !self.exiting.load(Acquire)
+    }
+
+    /// Pins the process to `home`. Called once, by the scheduler that first runs it.
+    pub(crate) fn set_home(&self, home: &Arc<SchedulerShared>) {
+        let raw = Arc::into_raw(home.clone()).cast_mut();
+        let old = self.home.swap(raw, AcqRel);
+        debug_assert!(old.is_null(), "process {} pinned twice", self.id);
+        if !old.is_null() {
+            // SAFETY: a non-null `home` always came from `Arc::into_raw` and we hold its count.
+            drop(unsafe { Arc::from_raw(old) });
+        }
+    }
+
+    /// The scheduler the process is pinned to, if it has run.
+    pub(crate) fn home(&self) -> Option<&SchedulerShared> {
+        // SAFETY: non-null only after `set_home`, and the count it owns keeps the scheduler
+        // alive as long as this record.
+        unsafe { self.home.load(Acquire).as_ref() }
+    }
+
+    /// Publishes the process's stack.
+    pub(crate) fn set_stack(&self, probe: StackProbe) {
+        let (low, high) = probe.to_words();
+        self.stack_low.store(low, Release);
+        self.stack_high.store(high, Release);
+    }
+
+    /// The process's stack, if it has one.
+    pub(crate) fn stack(&self) -> Option<StackProbe> {
+        StackProbe::from_words(self.stack_low.load(Acquire), self.stack_high.load(Acquire))
     }
 
     /// Records where the process is blocked (for `process::info`).
@@ -387,4 +453,19 @@ pub(crate) struct ExitUnwind;
 /// Unwinds the current process's stack up to its entry point, running destructors.
 pub(crate) fn exit_unwind() -> ! {
     std::panic::resume_unwind(Box::new(ExitUnwind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle raw process costs its record plus one stack page; keep the record small.
+    #[test]
+    fn record_stays_small() {
+        let size = std::mem::size_of::<ProcessCore>();
+        assert!(
+            size <= 232,
+            "ProcessCore grew to {size} bytes (an idle process must stay within 4.3 KB)"
+        );
+    }
 }

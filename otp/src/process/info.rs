@@ -105,19 +105,15 @@ pub fn info(pid: impl AsRef<AnyPid>) -> Option<ProcessInfo> {
         trap_exit: core.trap_exit.load(Relaxed),
         // SAFETY: `current` is null or was stored from a `&'static Location`.
         current_location: unsafe { current.as_ref() },
-        initial_call: core.initial_call,
+        initial_call: (core.initial_call)(),
         mailbox_type: (core.mailbox.type_name)(),
     })
 }
 
 fn memory(core: &ProcessCore, queued: usize) -> usize {
     let record = std::mem::size_of::<ProcessCore>() + 2 * std::mem::size_of::<usize>();
-    let low = core.stack_low.load(Relaxed);
-    let high = core.stack_high.load(Relaxed);
-    let stack = if low < high {
-        stack::resident_bytes(low, high)
-    } else {
-        0
-    };
+    let stack = core
+        .stack()
+        .map_or(0, |s| stack::resident_bytes(s.limit_addr(), s.base_addr()));
     record + stack + queued * (core.mailbox.node_size + std::mem::size_of::<usize>())
 }

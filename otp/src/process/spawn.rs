@@ -54,7 +54,7 @@ where
 pub(crate) fn new_core<M, B>(
     id: u64,
     stack_size: usize,
-    initial_call: &'static str,
+    initial_call: fn() -> &'static str,
     body: B,
 ) -> Arc<ProcessCore>
 where
@@ -124,11 +124,11 @@ impl SpawnOptions {
         F: ProcessFn<M, A, ()>,
         M: Send + 'static,
     {
-        self.spawn_named_call(std::any::type_name::<F>(), move |mb| f.call(mb))
+        self.spawn_named_call(std::any::type_name::<F>, move |mb| f.call(mb))
     }
 
     #[track_caller]
-    fn spawn_named_call<M, B>(self, initial_call: &'static str, body: B) -> Pid<M>
+    fn spawn_named_call<M, B>(self, initial_call: fn() -> &'static str, body: B) -> Pid<M>
     where
         M: Send + 'static,
         B: FnOnce(Mailbox<M>) + Send + 'static,
@@ -231,7 +231,7 @@ where
     F: Apply<Args>,
     Args: Send + 'static,
 {
-    SpawnOptions::new().spawn_named_call(std::any::type_name::<F>(), move |_: Mailbox<()>| {
+    SpawnOptions::new().spawn_named_call(std::any::type_name::<F>, move |_: Mailbox<()>| {
         f.apply(args)
     })
 }

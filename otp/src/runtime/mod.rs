@@ -210,7 +210,7 @@ impl Runtime {
         let core = spawn::new_core::<M, _>(
             id,
             self.shared.config.stack_size,
-            std::any::type_name::<F>(),
+            std::any::type_name::<F>,
             body,
         );
         {

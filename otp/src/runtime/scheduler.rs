@@ -399,8 +399,7 @@ impl Scheduler {
             Body::Empty => unreachable!("process {} run twice at once", p.id),
         };
 
-        // SAFETY: owner thread, short borrow.
-        let probe = unsafe { p.local() }.stack;
+        let probe = p.stack();
         trap::set_current(&co, probe.map_or(0..0, |s| s.guard_range()));
         let result = co.resume(());
         trap::clear_current();
@@ -412,7 +411,9 @@ impl Scheduler {
 
         match result {
             CoroutineResult::Yield(why) => {
-                match probe.map_or(Canary::Intact, |s| s.check_canary()) {
+                // SAFETY: the probed stack belongs to `co`, which is alive and suspended on
+                // this thread.
+                match probe.map_or(Canary::Intact, |s| unsafe { s.check_canary() }) {
                     Canary::Intact => {}
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
@@ -442,7 +443,16 @@ impl Scheduler {
                 }
             }
             CoroutineResult::Return(reason) => {
-                self.stacks.borrow_mut().put(co.into_stack());
+                let stack = co.into_stack();
+                let reason = match stack.check_canary() {
+                    Canary::Intact => reason,
+                    Canary::Overflowed => ExitReason::StackOverflow,
+                    Canary::Corrupted => {
+                        tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack past the gap into a neighbour; memory is corrupt, aborting");
+                        std::process::abort();
+                    }
+                };
+                self.stacks.borrow_mut().put(stack);
                 self.finish(&p, reason);
             }
         }
@@ -458,12 +468,8 @@ impl Scheduler {
             }
         };
         // Pin it here from now on.
-        let _ = p.home.set(self.shared.clone());
-        let probe = stack.probe();
-        p.stack_low.store(probe.limit_addr(), Relaxed);
-        p.stack_high.store(probe.base_addr(), Relaxed);
-        // SAFETY: we own the process (we dequeued it); short borrow.
-        unsafe { p.local() }.stack = Some(probe);
+        p.set_home(&self.shared);
+        p.set_stack(stack.probe());
         let core = p.clone();
         Some(Coroutine::with_stack(stack, move |yielder, ()| {
             // SAFETY: we are the process, running on its own thread; short borrow.
@@ -523,15 +529,16 @@ fn log_crash(p: &ProcRef, reason: &ExitReason) {
 
 /// Puts a woken process on a run queue: its home scheduler's, locally if that is this thread.
 pub(crate) fn schedule(p: ProcRef) {
-    let Some(home) = p.home.get() else {
+    let Some(home) = p.home() else {
         // Never started yet is never parked (it is queued from its spawn until it first
         // runs), so a process being woken always has a home.
         unreachable!("woke process {} that never ran", p.id);
     };
-    let home = home.clone();
+    let home: *const SchedulerShared = home;
     context::with_scheduler(|s| match s {
-        Some(s) if Arc::ptr_eq(&s.shared, &home) => s.push_local(p),
-        _ => home.push_remote(p),
+        Some(s) if std::ptr::eq(Arc::as_ptr(&s.shared), home) => s.push_local(p),
+        // SAFETY: `home` points into `p`'s own counted reference, and `p` is alive here.
+        _ => unsafe { &*home }.push_remote(p),
     });
 }
 

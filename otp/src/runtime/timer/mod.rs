@@ -40,7 +40,7 @@ pub(crate) enum TimerItem {
     /// A `send_after`.
     Send(Arc<TimerEntry>),
     /// The deadline of a process's wait (`receive ... after`, `sleep`).
-    Wake { process: Arc<ProcessCore>, seq: u64 },
+    Wake { process: Arc<ProcessCore>, seq: u32 },
 }
 
 /// One `send_after`.
