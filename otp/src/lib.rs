@@ -52,8 +52,8 @@ mod runtime;
 pub use crate::{
     mailbox::{sleep, Mailbox, Message, MessageRef, Term, Timeout},
     process::{
-        exit_self as exit, make_ref, self_pid, spawn, spawn_apply, AnyPid, ExitReason, Pid, Ref,
-        SpawnOptions,
+        exit_self as exit, make_ref, self_pid, spawn, spawn_apply, spawn_link, spawn_monitor,
+        AnyPid, ExitReason, Pid, Ref, SpawnOptions,
     },
     runtime::{
         budget::{consume_reductions, yield_now},

@@ -30,6 +30,7 @@ use crate::{
         core::{ProcessCore, Signal, Suspend, TAG_SYSTEM, TAG_USER},
         exit::ExitReason,
         pid::{AnyPid, Pid},
+        reference::Ref,
     },
     runtime::{budget, context, switch, timer},
 };
@@ -77,6 +78,15 @@ pub enum Message<M> {
         /// Its reason.
         reason: ExitReason,
     },
+    /// `{:DOWN, ref, :process, pid, reason}`: a monitored process exited.
+    Down {
+        /// The monitor's reference, as returned by `monitor`.
+        reference: Ref,
+        /// The process that exited.
+        pid: AnyPid,
+        /// Its exit reason (`noproc` if it was already dead when the monitor was set).
+        reason: ExitReason,
+    },
 }
 
 /// A borrowed view of a queued message, for choosing what to receive.
@@ -90,6 +100,15 @@ pub enum MessageRef<'a, M> {
         /// The process the signal came from.
         from: &'a AnyPid,
         /// Its reason.
+        reason: &'a ExitReason,
+    },
+    /// A monitor's `DOWN`.
+    Down {
+        /// The monitor's reference.
+        reference: Ref,
+        /// The process that exited.
+        pid: &'a AnyPid,
+        /// Its exit reason.
         reason: &'a ExitReason,
     },
 }
@@ -193,7 +212,7 @@ impl<M: Send + 'static> Mailbox<M> {
         let at = Location::caller();
         let found = self.select_at(Timeout::Infinity, at, |m| match m {
             MessageRef::User(u) => accept(u),
-            MessageRef::Exit { .. } => false,
+            MessageRef::Exit { .. } | MessageRef::Down { .. } => false,
         });
         match user(found) {
             Some(m) => m,
@@ -211,7 +230,7 @@ impl<M: Send + 'static> Mailbox<M> {
         let at = Location::caller();
         user(self.select_at(timeout.into(), at, |m| match m {
             MessageRef::User(u) => accept(u),
-            MessageRef::Exit { .. } => false,
+            MessageRef::Exit { .. } | MessageRef::Down { .. } => false,
         }))
     }
 
@@ -311,6 +330,15 @@ unsafe fn view<'a, M>(node: NonNull<Header>) -> MessageRef<'a, M> {
         // SAFETY: system nodes are `Node<Signal>`.
         _ => match unsafe { Node::<Signal>::value(node) } {
             Signal::Exit { from, reason, .. } => MessageRef::Exit { from, reason },
+            Signal::Down {
+                reference,
+                pid,
+                reason,
+            } => MessageRef::Down {
+                reference: *reference,
+                pid,
+                reason,
+            },
         },
     }
 }
@@ -331,6 +359,15 @@ unsafe fn take<M>(node: NonNull<Header>) -> Message<M> {
         // SAFETY: as in `view`.
         match unsafe { Node::<Signal>::take(node) } {
             Signal::Exit { from, reason, .. } => Message::Exit { from, reason },
+            Signal::Down {
+                reference,
+                pid,
+                reason,
+            } => Message::Down {
+                reference,
+                pid,
+                reason,
+            },
         }
     }
 }

@@ -20,14 +20,15 @@ use std::{
     any::TypeId,
     cell::UnsafeCell,
     collections::VecDeque,
+    marker::PhantomData,
     panic::Location,
     ptr::NonNull,
     sync::{
         atomic::{
-            AtomicBool, AtomicPtr, AtomicU64, AtomicUsize,
+            AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
             Ordering::{AcqRel, Acquire, Relaxed, Release},
         },
-        Arc,
+        Arc, Mutex,
     },
 };
 
@@ -38,6 +39,8 @@ use crate::{
     process::{
         exit::ExitReason,
         pid::AnyPid,
+        reference::Ref,
+        relations::Relations,
         state::{Notify, SchedState},
     },
     runtime::{
@@ -64,6 +67,12 @@ pub(crate) enum Signal {
         reason: ExitReason,
         linked: bool,
     },
+    /// A monitored process exited.
+    Down {
+        reference: Ref,
+        pid: AnyPid,
+        reason: ExitReason,
+    },
 }
 
 /// Why a coroutine handed control back to its scheduler.
@@ -88,30 +97,37 @@ pub(crate) enum Body {
     Empty,
 }
 
-/// Static facts about a mailbox type, one `'static` instance per message type.
+/// Static facts about a process: its mailbox type and what it was spawned with. One `'static`
+/// instance per (message type, function type) pair, so a record pays one pointer for all of it.
 #[derive(Debug)]
-pub(crate) struct MailboxMeta {
+pub(crate) struct ProcessMeta {
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) type_name: fn() -> &'static str,
     /// Bytes one queued message costs (node header + payload).
     pub(crate) node_size: usize,
+    /// The function the process was spawned with (its type name).
+    pub(crate) initial_call: fn() -> &'static str,
 }
+
+struct MetaOf<M, F: ?Sized>(PhantomData<M>, PhantomData<F>);
 
 trait HasMeta {
-    const META: MailboxMeta;
+    const META: ProcessMeta;
 }
 
-impl<M: 'static> HasMeta for M {
-    const META: MailboxMeta = MailboxMeta {
+impl<M: 'static, F: ?Sized> HasMeta for MetaOf<M, F> {
+    const META: ProcessMeta = ProcessMeta {
         type_id: TypeId::of::<M>,
         type_name: std::any::type_name::<M>,
         node_size: std::mem::size_of::<Node<M>>(),
+        initial_call: std::any::type_name::<F>,
     };
 }
 
-/// The `'static` facts about mailbox type `M`.
-pub(crate) fn meta<M: 'static>() -> &'static MailboxMeta {
-    &<M as HasMeta>::META
+/// The `'static` facts about a process with mailbox type `M` spawned with a function of type
+/// `F`.
+pub(crate) fn meta<M: 'static, F: ?Sized>() -> &'static ProcessMeta {
+    &<MetaOf<M, F> as HasMeta>::META
 }
 
 /// The private message queue: messages taken off the shared queue, oldest first, not yet
@@ -168,10 +184,8 @@ pub(crate) struct ProcessCore {
     pub(crate) state: SchedState,
     queue: Queue,
     /// Messages waiting: incremented by senders, decremented as the process takes them.
-    queued: AtomicUsize,
-    pub(crate) mailbox: &'static MailboxMeta,
-    /// What the process was spawned with (`type_name` of the function).
-    pub(crate) initial_call: fn() -> &'static str,
+    queued: AtomicU32,
+    pub(crate) meta: &'static ProcessMeta,
     /// Where the process is blocked (`receive`/`sleep` call site), if it is.
     pub(crate) current: AtomicPtr<Location<'static>>,
     /// Set once, when the process first runs: the scheduler it is pinned to from then on. An
@@ -185,14 +199,16 @@ pub(crate) struct ProcessCore {
     pub(crate) named: AtomicBool,
     /// Between its exit decision and its removal from the table.
     pub(crate) exiting: AtomicBool,
-    /// Requested stack size in bytes.
-    pub(crate) stack_size: usize,
+    /// Requested stack size in bytes (stacks are far below 4 GiB).
+    pub(crate) stack_size: u32,
     /// The stack, once it has one, as [`StackProbe::to_words`] (zero before): for the canary
     /// check, the overflow handler and introspection.
     stack_low: AtomicUsize,
     stack_high: AtomicUsize,
     /// Where the process sits in the process table.
-    pub(crate) table_slot: AtomicUsize,
+    pub(crate) table_slot: AtomicU32,
+    /// Links and monitors (see `relations`); boxed on first use.
+    pub(crate) relations: Mutex<Option<Box<Relations>>>,
 }
 
 // SAFETY: the shared fields are atomics, `Sync` containers or immutable. `Local` is only touched
@@ -216,8 +232,7 @@ impl Drop for ProcessCore {
 impl ProcessCore {
     pub(crate) fn new(
         id: u64,
-        mailbox: &'static MailboxMeta,
-        initial_call: fn() -> &'static str,
+        meta: &'static ProcessMeta,
         stack_size: usize,
         body: Box<dyn FnOnce() + Send>,
     ) -> ProcessCore {
@@ -225,9 +240,8 @@ impl ProcessCore {
             id,
             state: SchedState::new_queued(),
             queue: Queue::new(),
-            queued: AtomicUsize::new(0),
-            mailbox,
-            initial_call,
+            queued: AtomicU32::new(0),
+            meta,
             current: AtomicPtr::new(std::ptr::null_mut()),
             home: AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
@@ -243,10 +257,11 @@ impl ProcessCore {
             trap_exit: AtomicBool::new(false),
             named: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
-            stack_size,
+            stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
             stack_low: AtomicUsize::new(0),
             stack_high: AtomicUsize::new(0),
-            table_slot: AtomicUsize::new(usize::MAX),
+            table_slot: AtomicU32::new(u32::MAX),
+            relations: Mutex::new(None),
         }
     }
 
@@ -266,7 +281,7 @@ impl ProcessCore {
 
     /// Enqueues a user message. Callable from any thread.
     pub(crate) fn send_user<M: Send + 'static>(self: &Arc<Self>, msg: M) {
-        debug_assert_eq!((self.mailbox.type_id)(), TypeId::of::<M>());
+        debug_assert_eq!((self.meta.type_id)(), TypeId::of::<M>());
         self.push(Node::alloc(TAG_USER, msg));
     }
 
@@ -285,7 +300,7 @@ impl ProcessCore {
 
     /// Messages waiting (shared queue + private queue). A snapshot.
     pub(crate) fn message_queue_len(&self) -> usize {
-        self.queued.load(Relaxed)
+        self.queued.load(Relaxed) as usize
     }
 
     // ===== the process's own side =====
@@ -323,11 +338,24 @@ impl ProcessCore {
         let signal = unsafe { Node::<Signal>::value(node) };
         let trapping = self.trap_exit.load(Relaxed);
         let outcome = match signal {
+            // A link's signal counts only while the link stands (`unlink` may have removed it),
+            // and it ends the link.
+            Signal::Exit {
+                from, linked: true, ..
+            } if !self.remove_link(from) => SignalOutcome::Ignore,
             Signal::Exit {
                 from,
                 reason,
                 linked,
             } => exit_outcome(self.id, trapping, from, reason, *linked),
+            // Likewise a DOWN only for a monitor still held.
+            Signal::Down { reference, .. } => {
+                if self.remove_monitor(*reference).is_some() {
+                    SignalOutcome::Deliver
+                } else {
+                    SignalOutcome::Ignore
+                }
+            }
         };
         // SAFETY: owner thread, short borrow.
         let local = unsafe { self.local() };
@@ -350,6 +378,39 @@ impl ProcessCore {
                 unsafe { queue::drop_node(node) };
                 local.exit.get_or_insert(reason);
             }
+        }
+    }
+
+    /// Appends a signal to the private queue as a message (an `EXIT` or `DOWN` the process
+    /// produces for itself). Owner thread only.
+    pub(crate) fn push_system_message(&self, signal: Signal) {
+        self.queued.fetch_add(1, Relaxed);
+        // SAFETY: owner thread (caller's contract), short borrow.
+        unsafe { self.local() }
+            .private
+            .push_back(Node::alloc(TAG_SYSTEM, signal));
+    }
+
+    /// Removes the first system message for which `pick` is true. Owner thread only.
+    pub(crate) fn remove_system_message(&self, mut pick: impl FnMut(&Signal) -> bool) -> bool {
+        let mut index = 0;
+        loop {
+            // SAFETY: owner thread, short borrow.
+            let Some(node) = unsafe { self.local() }.private.get(index) else {
+                return false;
+            };
+            // SAFETY: we own the nodes in the private queue; system nodes are `Node<Signal>`.
+            let is_system = unsafe { node.as_ref() }.tag == TAG_SYSTEM;
+            // SAFETY: as above.
+            if is_system && pick(unsafe { Node::<Signal>::value(node) }) {
+                // SAFETY: owner thread, short borrow.
+                unsafe { self.local() }.private.remove(index, node);
+                self.mark_taken();
+                // SAFETY: out of the queue, so we own it alone.
+                unsafe { queue::drop_node(node) };
+                return true;
+            }
+            index += 1;
         }
     }
 

@@ -53,6 +53,12 @@ pub struct ProcessInfo {
     pub initial_call: &'static str,
     /// The type of message its mailbox takes.
     pub mailbox_type: &'static str,
+    /// The processes it is linked to.
+    pub links: Vec<AnyPid>,
+    /// The processes it monitors, once per monitor.
+    pub monitors: Vec<AnyPid>,
+    /// The processes monitoring it, once per monitor.
+    pub monitored_by: Vec<AnyPid>,
 }
 
 /// A snapshot of `pid`, or `None` if it has exited (`Process.info/1`).
@@ -95,6 +101,7 @@ pub fn info(pid: impl AsRef<AnyPid>) -> Option<ProcessInfo> {
         None
     };
     let current = core.current.load(Acquire);
+    let (links, monitors, monitored_by) = core.relation_snapshot();
     Some(ProcessInfo {
         pid: pid.clone(),
         status,
@@ -105,8 +112,11 @@ pub fn info(pid: impl AsRef<AnyPid>) -> Option<ProcessInfo> {
         trap_exit: core.trap_exit.load(Relaxed),
         // SAFETY: `current` is null or was stored from a `&'static Location`.
         current_location: unsafe { current.as_ref() },
-        initial_call: (core.initial_call)(),
-        mailbox_type: (core.mailbox.type_name)(),
+        initial_call: (core.meta.initial_call)(),
+        mailbox_type: (core.meta.type_name)(),
+        links,
+        monitors,
+        monitored_by,
     })
 }
 
@@ -115,5 +125,5 @@ fn memory(core: &ProcessCore, queued: usize) -> usize {
     let stack = core
         .stack()
         .map_or(0, |s| stack::resident_bytes(s.limit_addr(), s.base_addr()));
-    record + stack + queued * (core.mailbox.node_size + std::mem::size_of::<usize>())
+    record + stack + queued * (core.meta.node_size + std::mem::size_of::<usize>())
 }

@@ -21,7 +21,8 @@ pub(crate) mod exit;
 mod info;
 pub(crate) mod name;
 pub(crate) mod pid;
-mod reference;
+pub(crate) mod reference;
+mod relations;
 pub(crate) mod spawn;
 pub(crate) mod state;
 
@@ -36,7 +37,10 @@ pub use self::{
     },
     pid::{AnyPid, Pid},
     reference::{make_ref, Ref},
-    spawn::{spawn, spawn_apply, Apply, NoMailbox, ProcessFn, SpawnOptions},
+    relations::{demonitor, demonitor_flush, link, monitor, unlink, NoProc},
+    spawn::{
+        spawn, spawn_apply, spawn_link, spawn_monitor, Apply, NoMailbox, ProcessFn, SpawnOptions,
+    },
 };
 use crate::runtime::{context, shared};
 

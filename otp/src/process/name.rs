@@ -160,7 +160,7 @@ pub fn send_named<M: Send + 'static>(name: &str, msg: M) -> Result<(), SendError
         None => Err(SendError {
             reason: SendErrorKind::WrongType {
                 name: name.to_owned(),
-                expected: (any.core().mailbox.type_name)(),
+                expected: (any.core().meta.type_name)(),
             },
             message: msg,
         }),

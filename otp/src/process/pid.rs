@@ -101,7 +101,7 @@ impl AnyPid {
     /// });
     /// ```
     pub fn downcast<M: 'static>(&self) -> Option<Pid<M>> {
-        ((self.core.mailbox.type_id)() == std::any::TypeId::of::<M>())
+        ((self.core.meta.type_id)() == std::any::TypeId::of::<M>())
             .then(|| Pid::from_core(self.core.clone()))
     }
 

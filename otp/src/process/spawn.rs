@@ -12,6 +12,8 @@ use crate::{
         core::{meta, ProcessCore},
         name,
         pid::Pid,
+        reference::Ref,
+        relations,
     },
     runtime::{budget, context},
 };
@@ -51,20 +53,16 @@ where
 }
 
 /// Builds a process record whose body runs `body` with a fresh mailbox.
-pub(crate) fn new_core<M, B>(
-    id: u64,
-    stack_size: usize,
-    initial_call: fn() -> &'static str,
-    body: B,
-) -> Arc<ProcessCore>
+/// `F` is the user's function type, named by `process::info`'s `initial_call`.
+pub(crate) fn new_core<M, F, B>(id: u64, stack_size: usize, body: B) -> Arc<ProcessCore>
 where
     M: Send + 'static,
+    F: ?Sized,
     B: FnOnce(Mailbox<M>) + Send + 'static,
 {
     Arc::new(ProcessCore::new(
         id,
-        meta::<M>(),
-        initial_call,
+        meta::<M, F>(),
         stack_size,
         Box::new(move || body(Mailbox::attach())),
     ))
@@ -88,6 +86,7 @@ where
 pub struct SpawnOptions {
     stack_size: Option<usize>,
     name: Option<String>,
+    link: bool,
 }
 
 impl SpawnOptions {
@@ -113,6 +112,32 @@ impl SpawnOptions {
         self
     }
 
+    /// Links the new process to the caller, atomically with the spawn (`spawn_link`).
+    pub fn link(mut self) -> SpawnOptions {
+        self.link = true;
+        self
+    }
+
+    /// Spawns `f` and monitors it, atomically (`spawn_monitor`): returns the pid and the
+    /// monitor's reference.
+    ///
+    /// # Panics
+    ///
+    /// As for [`SpawnOptions::spawn`].
+    #[track_caller]
+    pub fn spawn_monitor<M, A, F>(self, f: F) -> (Pid<M>, Ref)
+    where
+        F: ProcessFn<M, A, ()>,
+        M: Send + 'static,
+    {
+        let mut reference = None;
+        let pid = self.spawn_inner::<M, F, _>(move |mb| f.call(mb), Some(&mut reference));
+        (
+            pid,
+            reference.expect("spawn_inner sets the monitor reference"),
+        )
+    }
+
     /// Spawns `f` with these options.
     ///
     /// # Panics
@@ -124,13 +149,14 @@ impl SpawnOptions {
         F: ProcessFn<M, A, ()>,
         M: Send + 'static,
     {
-        self.spawn_named_call(std::any::type_name::<F>, move |mb| f.call(mb))
+        self.spawn_inner::<M, F, _>(move |mb| f.call(mb), None)
     }
 
     #[track_caller]
-    fn spawn_named_call<M, B>(self, initial_call: fn() -> &'static str, body: B) -> Pid<M>
+    fn spawn_inner<M, F, B>(self, body: B, monitor: Option<&mut Option<Ref>>) -> Pid<M>
     where
         M: Send + 'static,
+        F: ?Sized,
         B: FnOnce(Mailbox<M>) + Send + 'static,
     {
         let pid = context::with_scheduler(|s| {
@@ -138,8 +164,17 @@ impl SpawnOptions {
                 panic!("otp::spawn must be called from inside an otp process (see otp::run)")
             });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
-            let core = new_core::<M, B>(s.next_id(), stack, initial_call, body);
+            let core = new_core::<M, F, B>(s.next_id(), stack, body);
             s.rt.table.insert(&core, s.shared.index);
+            if self.link || monitor.is_some() {
+                let parent = context::expect_process("otp::spawn_link / spawn_monitor");
+                if self.link {
+                    relations::link_new(&parent, &core);
+                }
+                if let Some(slot) = monitor {
+                    *slot = Some(relations::monitor_new(&parent, &core));
+                }
+            }
             let pid = Pid::from_core(core.clone());
             if let Some(n) = &self.name {
                 if let Err(e) = name::register(n, &pid) {
@@ -180,6 +215,59 @@ where
     M: Send + 'static,
 {
     SpawnOptions::new().spawn(f)
+}
+
+/// Spawns a process linked to the caller, atomically (`spawn_link/1`): if either exits with a
+/// reason other than `normal`, so does the other (unless it traps exits).
+///
+/// ```
+/// use otp::{process, ExitReason, Mailbox, Message};
+///
+/// otp::run(|mut mb: Mailbox<()>| {
+///     process::trap_exit(true);
+///     let child = otp::spawn_link(|| panic!("Worker crashed!"));
+///     match mb.receive_message() {
+///         Message::Exit { from, reason: ExitReason::Panic(p) } => {
+///             assert_eq!(from, child);
+///             assert_eq!(p.message(), "Worker crashed!");
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_link<M, A, F>(f: F) -> Pid<M>
+where
+    F: ProcessFn<M, A, ()>,
+    M: Send + 'static,
+{
+    SpawnOptions::new().link().spawn(f)
+}
+
+/// Spawns a process and monitors it, atomically (`spawn_monitor/1`).
+///
+/// ```
+/// use otp::{ExitReason, Mailbox, Message};
+///
+/// otp::run(|mut mb: Mailbox<()>| {
+///     let (pid, reference) = otp::spawn_monitor(|| println!("Short-lived process running"));
+///     match mb.receive_message() {
+///         // A function that returns exits `normal`, whatever it returned.
+///         Message::Down { reference: r, pid: p, reason } => {
+///             assert_eq!((r, reason), (reference, ExitReason::Normal));
+///             assert_eq!(p, pid);
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_monitor<M, A, F>(f: F) -> (Pid<M>, Ref)
+where
+    F: ProcessFn<M, A, ()>,
+    M: Send + 'static,
+{
+    SpawnOptions::new().spawn_monitor(f)
 }
 
 /// A function applied to a tuple of arguments: what [`spawn_apply`] runs.
@@ -231,7 +319,5 @@ where
     F: Apply<Args>,
     Args: Send + 'static,
 {
-    SpawnOptions::new().spawn_named_call(std::any::type_name::<F>, move |_: Mailbox<()>| {
-        f.apply(args)
-    })
+    SpawnOptions::new().spawn_inner::<(), F, _>(move |_: Mailbox<()>| f.apply(args), None)
 }

@@ -207,12 +207,7 @@ impl Runtime {
             *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
         };
         let id = self.shared.id_block();
-        let core = spawn::new_core::<M, _>(
-            id,
-            self.shared.config.stack_size,
-            std::any::type_name::<F>,
-            body,
-        );
+        let core = spawn::new_core::<M, F, _>(id, self.shared.config.stack_size, body);
         {
             let mut root = self
                 .shared

@@ -460,7 +460,7 @@ impl Scheduler {
 
     /// Gives a process its stack and coroutine. `None` if no stack could be had.
     fn start(&self, p: &ProcRef, f: Box<dyn FnOnce() + Send>) -> Option<Co> {
-        let stack = match self.stacks.borrow_mut().get(p.stack_size) {
+        let stack = match self.stacks.borrow_mut().get(p.stack_size as usize) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(pid = p.id, error = %e, "could not allocate a process stack");
@@ -483,6 +483,7 @@ impl Scheduler {
         p.exiting.store(true, Release);
         p.state.exit();
         p.discard_mailbox();
+        p.notify_exit(&reason);
         if reason.is_crash() {
             log_crash(p, &reason);
         }

@@ -62,16 +62,19 @@ impl ProcessTable {
             }
         };
         drop(s);
-        p.table_slot.store(slot << SHARD_BITS | shard, Relaxed);
+        let packed =
+            u32::try_from(slot << SHARD_BITS | shard).expect("fewer than 2^26 processes per shard");
+        p.table_slot.store(packed, Relaxed);
         self.count.fetch_add(1, SeqCst);
     }
 
     /// Removes a process; returns the number left.
     pub(crate) fn remove(&self, p: &ProcessCore) -> usize {
-        let packed = p.table_slot.swap(usize::MAX, Relaxed);
-        if packed == usize::MAX {
+        let packed = p.table_slot.swap(u32::MAX, Relaxed);
+        if packed == u32::MAX {
             return self.count.load(SeqCst);
         }
+        let packed = packed as usize;
         let (slot, shard) = (packed >> SHARD_BITS, packed & ((1 << SHARD_BITS) - 1));
         let removed = {
             let mut s = self.lock(shard);

@@ -1,0 +1,328 @@
+//! Links and monitors: who hears about a process's exit, and how.
+//!
+//! Each process keeps its relations (the processes it is linked to, the monitors it holds and
+//! the monitors held on it) behind a small mutex, boxed on first use so a process with none
+//! pays one word. The mutex also orders a relation being set up against the target's exit:
+//!
+//! * An exiting process first marks itself `exiting`, then takes its relations under the lock,
+//!   then sends an exit signal to each link and a `DOWN` to each monitor holder.
+//! * `link`/`monitor` add the relation on their own side first, then on the target's side
+//!   *under the target's lock*, checking `exiting` there. So either the target sees the new
+//!   relation when it exits, or the caller sees that the target is gone and answers `noproc`
+//!   itself. Never both, never neither.
+//!
+//! Signals travel through the target's ordinary mailbox queue, after every message the dying
+//! process sent it, so a sender's messages always arrive before its `EXIT` or `DOWN` (spec rule
+//! 3.2). An `EXIT` or `DOWN` that arrives for a link or monitor its receiver has since removed
+//! (`unlink`, `demonitor`) is dropped on arrival: after `unlink`/`demonitor` returns, the
+//! relation has no further effect, as the BEAM guarantees.
+
+use std::{
+    fmt,
+    sync::{Arc, MutexGuard, PoisonError},
+};
+
+use crate::{
+    process::{
+        core::{ProcessCore, Signal},
+        exit::ExitReason,
+        pid::AnyPid,
+        reference::{make_ref, Ref},
+    },
+    runtime::{budget, context},
+};
+
+/// One process's links and monitors.
+#[derive(Default)]
+pub(crate) struct Relations {
+    /// Processes linked to this one (a set: linking twice is one link).
+    pub(crate) links: Vec<AnyPid>,
+    /// Monitors this process holds: `(ref, target)`.
+    pub(crate) monitors: Vec<(Ref, AnyPid)>,
+    /// Monitors held on this process: `(ref, watcher)`.
+    pub(crate) monitored_by: Vec<(Ref, AnyPid)>,
+}
+
+type Guard<'a> = MutexGuard<'a, Option<Box<Relations>>>;
+
+impl ProcessCore {
+    fn relations(&self) -> Guard<'_> {
+        // Every update below is a single push/retain on a Vec: a panic cannot leave a relation
+        // half made, so a poisoned lock still holds consistent data.
+        self.relations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on this process's relations, creating them if needed. `None` if the process is
+    /// exiting (checked under the lock; see the module docs).
+    pub(crate) fn with_relations<R>(&self, f: impl FnOnce(&mut Relations) -> R) -> Option<R> {
+        let mut guard = self.relations();
+        if self.exiting.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        Some(f(guard.get_or_insert_with(Box::default)))
+    }
+
+    /// Removes a link (from this side only); returns whether it was there.
+    pub(crate) fn remove_link(&self, pid: &AnyPid) -> bool {
+        let mut guard = self.relations();
+        let Some(r) = guard.as_mut() else {
+            return false;
+        };
+        let before = r.links.len();
+        r.links.retain(|l| l != pid);
+        r.links.len() != before
+    }
+
+    /// Removes a monitor this process holds; returns whether it was there.
+    pub(crate) fn remove_monitor(&self, reference: Ref) -> Option<AnyPid> {
+        let mut guard = self.relations();
+        let r = guard.as_mut()?;
+        let i = r.monitors.iter().position(|(m, _)| *m == reference)?;
+        Some(r.monitors.swap_remove(i).1)
+    }
+
+    /// A snapshot for `process::info`: `(links, monitors, monitored_by)`.
+    pub(crate) fn relation_snapshot(&self) -> (Vec<AnyPid>, Vec<AnyPid>, Vec<AnyPid>) {
+        let guard = self.relations();
+        match guard.as_ref() {
+            None => (Vec::new(), Vec::new(), Vec::new()),
+            Some(r) => (
+                r.links.clone(),
+                r.monitors.iter().map(|(_, p)| p.clone()).collect(),
+                r.monitored_by.iter().map(|(_, p)| p.clone()).collect(),
+            ),
+        }
+    }
+
+    /// Tells every link and monitor holder that this process exited with `reason`. Called once,
+    /// by the exit path, after `exiting` is set.
+    pub(crate) fn notify_exit(self: &Arc<Self>, reason: &ExitReason) {
+        let Some(relations) = self.relations().take() else {
+            return;
+        };
+        let me = AnyPid::from_core(self.clone());
+        for link in relations.links {
+            link.core().send_signal(Signal::Exit {
+                from: me.clone(),
+                reason: reason.clone(),
+                linked: true,
+            });
+        }
+        for (reference, watcher) in relations.monitored_by {
+            watcher.core().send_signal(Signal::Down {
+                reference,
+                pid: me.clone(),
+                reason: reason.clone(),
+            });
+        }
+        for (reference, target) in relations.monitors {
+            // The target no longer needs to tell us anything.
+            let mut guard = target.core().relations();
+            if let Some(r) = guard.as_mut() {
+                r.monitored_by.retain(|(m, _)| *m != reference);
+            }
+        }
+    }
+}
+
+/// Links two processes that cannot be exiting yet (a spawn in progress).
+pub(crate) fn link_new(parent: &Arc<ProcessCore>, child: &Arc<ProcessCore>) {
+    let added = parent.with_relations(|r| r.links.push(AnyPid::from_core(child.clone())));
+    debug_assert!(added.is_some(), "the spawning process is running");
+    child.with_relations(|r| r.links.push(AnyPid::from_core(parent.clone())));
+}
+
+/// Makes `watcher` monitor a process that cannot be exiting yet (a spawn in progress).
+pub(crate) fn monitor_new(watcher: &Arc<ProcessCore>, target: &Arc<ProcessCore>) -> Ref {
+    let reference = make_ref();
+    watcher.with_relations(|r| {
+        r.monitors
+            .push((reference, AnyPid::from_core(target.clone())))
+    });
+    target.with_relations(|r| {
+        r.monitored_by
+            .push((reference, AnyPid::from_core(watcher.clone())))
+    });
+    reference
+}
+
+/// [`link`] to a process that has already exited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoProc(pub AnyPid);
+
+impl fmt::Display for NoProc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "** (exit) :noproc: {} is not alive", self.0)
+    }
+}
+
+impl std::error::Error for NoProc {}
+
+/// Links the calling process to `pid` (`Process.link/1`). Links are bidirectional and a set:
+/// linking twice is one link, linking to oneself does nothing.
+///
+/// When either process exits with a reason other than `normal`, the other one exits with the
+/// same reason, unless it traps exits, in which case it receives
+/// [`Message::Exit`](crate::Message::Exit) instead (for `normal` too).
+///
+/// If `pid` has already exited: a caller that traps exits gets `Ok` and an `EXIT` message with
+/// reason `noproc`, exactly as on the BEAM; any other caller gets `Err(NoProc)` (where Elixir
+/// raises, which kills the caller unless it rescues).
+///
+/// ```
+/// use otp::{process, ExitReason, Mailbox, Message};
+///
+/// otp::run(|mut mb: Mailbox<()>| {
+///     process::trap_exit(true);
+///     let worker = otp::spawn(|| otp::exit(ExitReason::custom("boom")));
+///     // Linking may race with the worker's exit; either way we hear about it.
+///     process::link(&worker).unwrap();
+///     match mb.receive_message() {
+///         Message::Exit { from, reason } => {
+///             assert_eq!(from, worker);
+///             assert!(reason == ExitReason::custom("boom") || reason == ExitReason::NoProc);
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// });
+/// ```
+#[track_caller]
+pub fn link(pid: impl AsRef<AnyPid>) -> Result<(), NoProc> {
+    let me = context::expect_process("otp::process::link");
+    let target = pid.as_ref();
+    budget::consume(1);
+    if Arc::ptr_eq(&me, target.core()) {
+        return Ok(());
+    }
+    let me_pid = AnyPid::from_core(me.clone());
+    // Our side first, so an EXIT from the target is never ignored for want of the link.
+    me.with_relations(|r| {
+        if !r.links.contains(target) {
+            r.links.push(target.clone());
+        }
+    });
+    let linked = target.core().with_relations(|r| {
+        if !r.links.contains(&me_pid) {
+            r.links.push(me_pid.clone());
+        }
+    });
+    if linked.is_some() {
+        return Ok(());
+    }
+    me.remove_link(target);
+    if me.trap_exit.load(std::sync::atomic::Ordering::Relaxed) {
+        deliver_now(
+            &me,
+            Signal::Exit {
+                from: target.clone(),
+                reason: ExitReason::NoProc,
+                linked: true,
+            },
+        );
+        Ok(())
+    } else {
+        Err(NoProc(target.clone()))
+    }
+}
+
+/// Removes the link between the calling process and `pid`, if any (`Process.unlink/1`). Once it
+/// returns, the link has no further effect on the caller, even if `pid` exited just before.
+#[track_caller]
+pub fn unlink(pid: impl AsRef<AnyPid>) {
+    let me = context::expect_process("otp::process::unlink");
+    let target = pid.as_ref();
+    me.remove_link(target);
+    target.core().remove_link(&AnyPid::from_core(me));
+    budget::consume(1);
+}
+
+/// Starts monitoring `pid` (`Process.monitor/1`): when it exits, the caller receives
+/// [`Message::Down`](crate::Message::Down) with the returned reference and the exit reason. A
+/// monitor is one-way; each call makes a new one. Monitoring a dead process gives an immediate
+/// `DOWN` with reason `noproc`; monitoring oneself does nothing.
+///
+/// ```
+/// use otp::{process, ExitReason, Mailbox, Message};
+///
+/// otp::run(|mut mb: Mailbox<()>| {
+///     let pid = otp::spawn(|mut mb: Mailbox<()>| mb.receive());
+///     let reference = process::monitor(&pid);
+///     pid.send(());
+///     match mb.receive_message() {
+///         Message::Down { reference: r, reason, .. } => {
+///             assert_eq!(r, reference);
+///             assert_eq!(reason, ExitReason::Normal);
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// });
+/// ```
+#[track_caller]
+pub fn monitor(pid: impl AsRef<AnyPid>) -> Ref {
+    let me = context::expect_process("otp::process::monitor");
+    let target = pid.as_ref();
+    budget::consume(1);
+    let reference = make_ref();
+    if Arc::ptr_eq(&me, target.core()) {
+        return reference;
+    }
+    me.with_relations(|r| r.monitors.push((reference, target.clone())));
+    let me_pid = AnyPid::from_core(me.clone());
+    if target
+        .core()
+        .with_relations(|r| r.monitored_by.push((reference, me_pid)))
+        .is_none()
+    {
+        // Already gone: an immediate DOWN, which must find the monitor to be delivered.
+        deliver_now(
+            &me,
+            Signal::Down {
+                reference,
+                pid: target.clone(),
+                reason: ExitReason::NoProc,
+            },
+        );
+    }
+    reference
+}
+
+/// Stops a monitor (`Process.demonitor/2` with `:info`): `true` if it was active, `false` if
+/// it had already fired (its `DOWN` may then be in the mailbox; see [`demonitor_flush`]) or never
+/// existed. Once it returns, no `DOWN` for this monitor arrives.
+#[track_caller]
+pub fn demonitor(reference: Ref) -> bool {
+    let me = context::expect_process("otp::process::demonitor");
+    budget::consume(1);
+    match me.remove_monitor(reference) {
+        Some(target) => {
+            let mut guard = target.core().relations();
+            if let Some(r) = guard.as_mut() {
+                r.monitored_by.retain(|(m, _)| *m != reference);
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+/// [`demonitor`] that also removes a `DOWN` for this monitor already in the mailbox
+/// (`Process.demonitor(ref, [:flush, :info])`).
+#[track_caller]
+pub fn demonitor_flush(reference: Ref) -> bool {
+    let active = demonitor(reference);
+    let me = context::expect_process("otp::process::demonitor_flush");
+    me.drain();
+    me.remove_system_message(
+        |signal| matches!(signal, Signal::Down { reference: r, .. } if *r == reference),
+    );
+    active
+}
+
+/// Puts a signal straight into the calling process's own mailbox, as a message, after
+/// everything that has already arrived.
+fn deliver_now(me: &Arc<ProcessCore>, signal: Signal) {
+    me.drain();
+    me.push_system_message(signal);
+}
