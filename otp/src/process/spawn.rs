@@ -139,13 +139,15 @@ impl SpawnOptions {
             });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
             let core = new_core::<M, B>(s.next_id(), stack, initial_call, body);
-            s.rt.table.insert(&core, s.shared.index);
             let pid = Pid::from_core(core.clone());
+            // Name first: if it is taken, the process never existed (nothing to clean up).
             if let Some(n) = &self.name {
                 if let Err(e) = name::register(n, &pid) {
+                    drop(pid);
                     panic!("spawn with name {n:?}: {e}");
                 }
             }
+            s.rt.table.insert(&core, s.shared.index);
             s.push_new(core);
             pid
         });
