@@ -286,13 +286,9 @@ impl<M: Send + 'static> Mailbox<M> {
                 }
                 scanned += 1;
             }
-            let expired = match deadline {
-                None => false,
-                Some(d) => {
-                    // SAFETY: short borrow.
-                    unsafe { core.local() }.timed_out || Instant::now() >= d
-                }
-            };
+            // The wake-up timer fires at or after the deadline, so the clock alone decides (a
+            // flag set by an earlier receive's timer must not end this one).
+            let expired = deadline.is_some_and(|d| Instant::now() >= d);
             if expired {
                 core.set_current(None);
                 budget::consume(1);
@@ -387,7 +383,6 @@ fn wait(core: &Arc<ProcessCore>, deadline: Option<Instant>, at: &'static Locatio
         let local = unsafe { core.local() };
         local.wait_seq += 1;
         local.waiting = true;
-        local.timed_out = false;
         local.wait_seq
     };
     if let Some(d) = deadline {

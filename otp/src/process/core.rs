@@ -133,6 +133,10 @@ pub(crate) fn meta<M: 'static, F: ?Sized>() -> &'static ProcessMeta {
 /// The private message queue: messages taken off the shared queue, oldest first, not yet
 /// received. Boxed lazily so a process that has never had a message pays one word for it.
 #[derive(Default)]
+#[allow(
+    clippy::box_collection,
+    reason = "one word for processes that never get a message"
+)]
 pub(crate) struct PrivateQueue(Option<Box<VecDeque<NonNull<Header>>>>);
 
 impl PrivateQueue {
@@ -172,7 +176,6 @@ pub(crate) struct Local {
     /// Bumped at every wait; a receive-timeout timer only fires the wait it was set for.
     pub(crate) wait_seq: u32,
     pub(crate) waiting: bool,
-    pub(crate) timed_out: bool,
     /// Set once the process must die; every later safe point unwinds again.
     pub(crate) exit: Option<ExitReason>,
 }
@@ -250,7 +253,6 @@ impl ProcessCore {
                 private: PrivateQueue::default(),
                 wait_seq: 0,
                 waiting: false,
-                timed_out: false,
                 exit: None,
             }),
             reductions: AtomicU64::new(0),
@@ -309,6 +311,11 @@ impl ProcessCore {
     /// unwinds if the process must exit. Must be called by the process itself (on its stack).
     pub(crate) fn safepoint(self: &Arc<Self>) {
         self.drain();
+        // Already unwinding (a destructor calling the runtime during an exit): raising again
+        // inside a destructor would abort; the exit is under way anyway.
+        if std::thread::panicking() {
+            return;
+        }
         // SAFETY: we are the running process (caller's contract); short borrow.
         if unsafe { self.local() }.exit.is_some() {
             exit_unwind();

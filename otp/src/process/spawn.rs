@@ -165,6 +165,14 @@ impl SpawnOptions {
             });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
             let core = new_core::<M, F, B>(s.next_id(), stack, body);
+            let pid = Pid::from_core(core.clone());
+            // Name first: if it is taken, the process never existed (nothing to clean up).
+            if let Some(n) = &self.name {
+                if let Err(e) = name::register(n, &pid) {
+                    drop(pid);
+                    panic!("spawn with name {n:?}: {e}");
+                }
+            }
             s.rt.table.insert(&core, s.shared.index);
             if self.link || monitor.is_some() {
                 let parent = context::expect_process("otp::spawn_link / spawn_monitor");
@@ -173,12 +181,6 @@ impl SpawnOptions {
                 }
                 if let Some(slot) = monitor {
                     *slot = Some(relations::monitor_new(&parent, &core));
-                }
-            }
-            let pid = Pid::from_core(core.clone());
-            if let Some(n) = &self.name {
-                if let Err(e) = name::register(n, &pid) {
-                    panic!("spawn with name {n:?}: {e}");
                 }
             }
             s.push_new(core);

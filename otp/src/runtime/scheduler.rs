@@ -235,14 +235,22 @@ impl Scheduler {
                 return Some(p);
             }
         }
-        if let Some(p) = self.run_queue.borrow_mut().pop_front() {
-            return Some(p);
-        }
-        if let Some(p) = self.take_inbox() {
-            return Some(p);
+        // Alternate between processes that have run (woken or yielded) and processes that have
+        // not started yet, so neither can starve the other: a process that keeps yielding is
+        // always runnable, and would otherwise keep new spawns from ever starting.
+        let started_first = tick % 2 == 0;
+        if started_first {
+            if let Some(p) = self.take_started() {
+                return Some(p);
+            }
         }
         if let Some(p) = self.movable.pop() {
             return Some(p);
+        }
+        if !started_first {
+            if let Some(p) = self.take_started() {
+                return Some(p);
+            }
         }
         self.shared.drained.fetch_add(1, Relaxed);
         if self.fire_timers() > 0 {
@@ -251,6 +259,14 @@ impl Scheduler {
             }
         }
         self.take_global()
+    }
+
+    /// A pinned process: woken here, yielded, or handed over by another thread.
+    fn take_started(&self) -> Option<ProcRef> {
+        if let Some(p) = self.run_queue.borrow_mut().pop_front() {
+            return Some(p);
+        }
+        self.take_inbox()
     }
 
     fn take_inbox(&self) -> Option<ProcRef> {
@@ -360,12 +376,12 @@ impl Scheduler {
                     // while running here) and is not running now (we are in the scheduler
                     // loop), so this thread owns its `Local`.
                     let local = unsafe { process.local() };
-                    if local.waiting && local.wait_seq == seq {
-                        local.timed_out = true;
-                        if process.state.notify() == crate::process::state::Notify::Enqueue {
-                            self.push_local(process);
-                            woke += 1;
-                        }
+                    if local.waiting
+                        && local.wait_seq == seq
+                        && process.state.notify() == crate::process::state::Notify::Enqueue
+                    {
+                        self.push_local(process);
+                        woke += 1;
                     }
                 }
             }

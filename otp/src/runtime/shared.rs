@@ -46,7 +46,6 @@ pub(crate) struct RuntimeShared {
     pub(crate) config: Config,
     stop: AtomicBool,
     pub(crate) shutting_down: AtomicBool,
-    next_id_block: AtomicU64,
     pub(crate) spinning: AtomicUsize,
     pub(crate) sleepers: AtomicUsize,
     /// Timers set from threads that are not schedulers.
@@ -67,7 +66,6 @@ impl RuntimeShared {
             config,
             stop: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
-            next_id_block: AtomicU64::new(0),
             spinning: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
             timer_inbox: Mutex::new(Vec::new()),
@@ -77,9 +75,11 @@ impl RuntimeShared {
         }
     }
 
-    /// The first id of a fresh block. Ids start at 1 (`<0.1.0>`); block 0 starts at 1, not 0.
+    /// The first id of a fresh block. Blocks come from one counter for the whole OS process,
+    /// so pids of different runtimes never compare equal. Ids start at 1 (`<0.1.0>`).
     pub(crate) fn id_block(&self) -> u64 {
-        (self.next_id_block.fetch_add(1, Relaxed) * ID_BLOCK).max(1)
+        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+        (NEXT_BLOCK.fetch_add(1, Relaxed) * ID_BLOCK).max(1)
     }
 
     pub(crate) fn stopping(&self) -> bool {

@@ -7,6 +7,13 @@ use crate::{process::core::Suspend, runtime::context};
 ///
 /// Must be called on a process's own stack.
 pub(crate) fn suspend(why: Suspend) {
+    if std::thread::panicking() {
+        // The process is unwinding (a panic, a kill, an exit) and a destructor called the
+        // runtime. Switching away now would leave this thread "panicking" for whichever process
+        // runs next (a panic there would abort the node), so runtime calls made during an unwind
+        // never switch: yields return at once, waits poll.
+        return;
+    }
     let core = context::expect_process("suspend");
     // SAFETY: we are the running process; the borrow ends before the switch.
     let yielder = unsafe { core.local() }.yielder;
