@@ -16,7 +16,7 @@ use std::{
 /// How long a wait loop may see no progress at all before the benchmark gives up (processes
 /// that die before reporting in, e.g. with `system_limit` when no stack could be had, would
 /// otherwise make it wait forever).
-const STALL_LIMIT: Duration = Duration::from_secs(30);
+const STALL_LIMIT: Duration = Duration::from_secs(10);
 
 /// Parsed command line: the positional arguments of the BEAM script, plus the scheduler count.
 ///
@@ -180,11 +180,11 @@ pub fn process_count() -> usize {
 /// Spins with [`otp::yield_now`] between checks (as the BEAM scripts do with
 /// `:erlang.yield()`) until `counter` reaches `target`.
 ///
-/// # Panics
+/// # Gives up
 ///
 /// Exits the OS process with status 1 (after a message on stderr) if the counter does not move
-/// for 30 s: processes died before reporting in, e.g. with `system_limit` because no stack could
-/// be allocated.
+/// for 10 s: processes died before reporting in (e.g. with `system_limit` because no stack could
+/// be allocated), or they never get to run (a scheduler that only ever runs the spinning caller).
 pub fn wait_counter(counter: &AtomicU64, target: u64, what: &str) {
     let mut last = counter.load(Relaxed);
     let mut since = Instant::now();
@@ -192,15 +192,16 @@ pub fn wait_counter(counter: &AtomicU64, target: u64, what: &str) {
     while counter.load(Relaxed) < target {
         otp::yield_now();
         spins = spins.wrapping_add(1);
-        if spins % 1024 == 0 {
+        if spins.is_multiple_of(1024) {
             let now = counter.load(Relaxed);
             if now != last {
                 last = now;
                 since = Instant::now();
             } else if since.elapsed() > STALL_LIMIT {
                 eprintln!(
-                    "stalled: {what} at {now} of {target} for {STALL_LIMIT:?}; the missing processes died before \
-                     reporting in (e.g. system_limit: no stack could be allocated)"
+                    "stalled: {what} at {now} of {target}, no progress for {STALL_LIMIT:?}: the missing \
+                     processes died before reporting in (e.g. system_limit: no stack could be allocated) \
+                     or are never scheduled"
                 );
                 exit(1);
             }

@@ -6,10 +6,14 @@
 //! the first token send to the parent's `:done` (`ns_per_hop`, `pass_ms`); `setup_ms` is spawning
 //! and linking. Afterwards every node is killed (`Process.exit(pid, :kill)`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use otp::{ExitReason, Mailbox, Pid};
 use otp_benches::{ms, ns_per, Args, Line};
+
+/// Gives up (exit status 1) if the token has not come back by then: a node died, e.g. because
+/// no stack could be allocated for it. The BEAM script would have crashed at `spawn` instead.
+const LOST_TOKEN: Duration = Duration::from_secs(30);
 
 enum Msg {
     /// `{:next, nxt}`
@@ -51,7 +55,11 @@ fn main() {
         let t1 = Instant::now();
         let hops = r * m;
         pids[0].send(Msg::Token(hops));
-        mb.receive();
+        if mb.receive_timeout(LOST_TOKEN).is_none() {
+            let dead = pids.iter().filter(|p| !otp::process::alive(p)).count();
+            eprintln!("ring: no token after {LOST_TOKEN:?}; {dead} of {r} nodes are dead (e.g. system_limit: no stack)");
+            std::process::exit(1);
+        }
         let t2 = Instant::now();
         for p in &pids {
             otp::process::exit(p, ExitReason::Kill);

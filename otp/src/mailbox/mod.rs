@@ -12,6 +12,7 @@
 //! Timeouts (`after`) are deadlines fixed when the receive starts: messages that arrive and do
 //! not match never push them back. A zero timeout polls.
 
+mod node_cache;
 pub(crate) mod queue;
 mod term;
 
@@ -27,7 +28,7 @@ use self::queue::{Header, Node};
 pub use self::term::Term;
 use crate::{
     process::{
-        core::{ProcessCore, Signal, Suspend, TAG_SYSTEM, TAG_USER},
+        core::{Incoming, ProcessCore, Signal, Suspend, TAG_SYSTEM, TAG_USER},
         exit::ExitReason,
         pid::{AnyPid, Pid},
         reference::Ref,
@@ -269,25 +270,39 @@ impl<M: Send + 'static> Mailbox<M> {
         };
         let core = &self.core;
         let mut scanned = 0;
-        loop {
-            core.safepoint();
+        'wait: loop {
+            core.check_exit();
+            // Older messages first: those already in the private queue...
             while let Some(node) = next_unscanned(core, scanned) {
                 // SAFETY: the node is in our private queue, so we own it and it stays valid
                 // while `accept` looks at it (only we can remove it).
                 if accept(unsafe { view::<M>(node) }) {
                     // SAFETY: short borrow again; `accept` has returned.
                     unsafe { core.local() }.private.remove(scanned, node);
-                    core.mark_taken();
-                    core.set_current(None);
-                    budget::consume(1);
-                    // SAFETY: removed from the private queue: we own it and nothing else refers
-                    // to it.
-                    return Some(unsafe { take::<M>(node) });
+                    return Some(self.taken(node));
                 }
                 scanned += 1;
             }
-            // The wake-up timer fires at or after the deadline, so the clock alone decides (a
-            // flag set by an earlier receive's timer must not end this one).
+            // ...then whatever has arrived since, one at a time: a match is taken straight off
+            // the incoming queue (the common case costs no private-queue traffic), the rest are
+            // parked in the private queue in order.
+            loop {
+                match core.next_incoming() {
+                    Incoming::Message(node) => {
+                        // SAFETY: we own the popped node; it is a user or system node.
+                        if accept(unsafe { view::<M>(node) }) {
+                            return Some(self.taken(node));
+                        }
+                        // SAFETY: owner thread, short borrow.
+                        unsafe { core.local() }.private.push_back(node);
+                        scanned += 1;
+                    }
+                    // A signal may have queued a system message or doomed the process.
+                    Incoming::Signal => continue 'wait,
+                    Incoming::Empty => break,
+                }
+            }
+            // The wake-up timer fires at or after the deadline, so the clock alone decides.
             let expired = deadline.is_some_and(|d| Instant::now() >= d);
             if expired {
                 core.set_current(None);
@@ -303,6 +318,17 @@ impl<M: Send + 'static> Mailbox<M> {
 fn next_unscanned(core: &ProcessCore, index: usize) -> Option<NonNull<Header>> {
     // SAFETY: we are the process; the borrow ends before we return.
     unsafe { core.local() }.private.get(index)
+}
+
+impl<M: Send + 'static> Mailbox<M> {
+    /// Bookkeeping for a message leaving the mailbox, then the message itself.
+    fn taken(&self, node: NonNull<Header>) -> Message<M> {
+        self.core.mark_taken();
+        self.core.set_current(None);
+        budget::consume(1);
+        // SAFETY: out of both queues: we own it and nothing else refers to it.
+        unsafe { take::<M>(node) }
+    }
 }
 
 fn user<M>(m: Option<Message<M>>) -> Option<M> {

@@ -54,22 +54,30 @@ pub(crate) struct Node<T> {
 }
 
 impl<T> Node<T> {
-    /// Allocates a node holding `value`, tagged `tag`.
+    /// Allocates a node holding `value`, tagged `tag` (from this thread's node cache when it
+    /// can, see [`node_cache`](super::node_cache)).
     pub(crate) fn alloc(tag: u8, value: T) -> NonNull<Header> {
         unsafe fn drop_node<T>(p: NonNull<Header>) {
-            // SAFETY: `p` came from `Node::<T>::alloc` (the caller's contract), so it is a
-            // `Box<Node<T>>` that nobody else owns any more.
-            drop(unsafe { Box::from_raw(p.cast::<Node<T>>().as_ptr()) });
+            let node = p.cast::<Node<T>>();
+            // SAFETY: `p` came from `Node::<T>::alloc` (the caller's contract) and nobody else
+            // owns it any more: drop the value in place, then return the block.
+            unsafe {
+                std::ptr::drop_in_place(node.as_ptr());
+                super::node_cache::free(node.cast(), std::alloc::Layout::new::<Node<T>>());
+            }
         }
-        let node = Box::new(Node {
+        let node = Node {
             header: Header {
                 next: AtomicPtr::new(ptr::null_mut()),
                 tag,
                 drop_node: drop_node::<T>,
             },
             value,
-        });
-        NonNull::from(Box::leak(node)).cast()
+        };
+        let p = super::node_cache::alloc(std::alloc::Layout::new::<Node<T>>()).cast::<Node<T>>();
+        // SAFETY: a fresh block with the layout of `Node<T>`.
+        unsafe { p.as_ptr().write(node) };
+        p.cast()
     }
 
     /// Takes the value out of a node popped from a queue and frees the node.
@@ -79,9 +87,14 @@ impl<T> Node<T> {
     /// `p` must have been allocated by `Node::<T>::alloc` with this exact `T`, and the caller must
     /// own it (it was returned by [`Queue::pop`] and not yet freed).
     pub(crate) unsafe fn take(p: NonNull<Header>) -> T {
-        // SAFETY: per the contract, `p` is an owned `Box<Node<T>>`.
-        let node = unsafe { Box::from_raw(p.cast::<Node<T>>().as_ptr()) };
-        node.value
+        let p = p.cast::<Node<T>>();
+        // SAFETY: per the contract, `p` is an owned, initialised `Node<T>`; we move it out and
+        // return its block, never touching it again.
+        unsafe {
+            let node = p.as_ptr().read();
+            super::node_cache::free(p.cast(), std::alloc::Layout::new::<Node<T>>());
+            node.value
+        }
     }
 
     /// Borrows the value of a node the caller owns.

@@ -75,6 +75,17 @@ pub(crate) enum Signal {
     },
 }
 
+/// What [`ProcessCore::next_incoming`] found.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A message (user or system), now owned by the caller.
+    Message(NonNull<Header>),
+    /// A signal, already acted on.
+    Signal,
+    /// Nothing (for now).
+    Empty,
+}
+
 /// Why a coroutine handed control back to its scheduler.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Suspend {
@@ -168,7 +179,6 @@ impl PrivateQueue {
 
 /// Owned by the thread running the process; see the module docs.
 pub(crate) struct Local {
-    pub(crate) body: Body,
     /// Set when the coroutine starts; valid while it lives.
     pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Messages taken off the shared queue, oldest first, not yet received.
@@ -186,8 +196,11 @@ pub(crate) struct ProcessCore {
     pub(crate) id: u64,
     pub(crate) state: SchedState,
     queue: Queue,
-    /// Messages waiting: incremented by senders, decremented as the process takes them.
-    queued: AtomicU32,
+    /// Messages sent to the process (any thread adds) and taken by it (only the owner writes,
+    /// so a plain store, no read-modify-write): the difference is the mailbox length. Both
+    /// wrap; the difference is taken with wrapping arithmetic.
+    sent: AtomicU32,
+    taken: AtomicU32,
     pub(crate) meta: &'static ProcessMeta,
     /// Where the process is blocked (`receive`/`sleep` call site), if it is.
     pub(crate) current: AtomicPtr<Location<'static>>,
@@ -196,6 +209,8 @@ pub(crate) struct ProcessCore {
     /// pointer rather than a `OnceLock` to keep the record small.
     home: AtomicPtr<SchedulerShared>,
     local: UnsafeCell<Local>,
+    /// The function or coroutine: touched only by the scheduler that owns the process.
+    body: UnsafeCell<Body>,
     pub(crate) reductions: AtomicU64,
     pub(crate) trap_exit: AtomicBool,
     /// Whether a name is registered for this process (the name itself lives in the registry).
@@ -243,12 +258,13 @@ impl ProcessCore {
             id,
             state: SchedState::new_queued(),
             queue: Queue::new(),
-            queued: AtomicU32::new(0),
+            sent: AtomicU32::new(0),
+            taken: AtomicU32::new(0),
             meta,
             current: AtomicPtr::new(std::ptr::null_mut()),
             home: AtomicPtr::new(std::ptr::null_mut()),
+            body: UnsafeCell::new(Body::NotStarted(body)),
             local: UnsafeCell::new(Local {
-                body: Body::NotStarted(body),
                 yielder: std::ptr::null(),
                 private: PrivateQueue::default(),
                 wait_seq: 0,
@@ -279,6 +295,18 @@ impl ProcessCore {
         unsafe { &mut *self.local.get() }
     }
 
+    /// The process's body.
+    ///
+    /// # Safety
+    ///
+    /// Only the scheduler that owns the process may call this (it dequeued it and has not
+    /// parked or requeued it since), and never from process code.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn body(&self) -> &mut Body {
+        // SAFETY: exclusivity is the caller's contract.
+        unsafe { &mut *self.body.get() }
+    }
+
     // ===== sending =====
 
     /// Enqueues a user message. Callable from any thread.
@@ -293,7 +321,7 @@ impl ProcessCore {
     }
 
     fn push(self: &Arc<Self>, node: NonNull<Header>) {
-        self.queued.fetch_add(1, Relaxed);
+        self.sent.fetch_add(1, Relaxed);
         self.queue.push(node);
         if self.state.notify() == Notify::Enqueue {
             crate::runtime::scheduler::schedule(self.clone());
@@ -302,45 +330,62 @@ impl ProcessCore {
 
     /// Messages waiting (shared queue + private queue). A snapshot.
     pub(crate) fn message_queue_len(&self) -> usize {
-        self.queued.load(Relaxed) as usize
+        self.sent
+            .load(Relaxed)
+            .wrapping_sub(self.taken.load(Relaxed)) as usize
     }
 
     // ===== the process's own side =====
 
     /// Moves everything from the shared queue into the private one, acting on signals, then
     /// unwinds if the process must exit. Must be called by the process itself (on its stack).
-    pub(crate) fn safepoint(self: &Arc<Self>) {
+    pub(crate) fn safepoint(&self) {
         self.drain();
         // Already unwinding (a destructor calling the runtime during an exit): raising again
-        // inside a destructor would abort; the exit is under way anyway.
-        if std::thread::panicking() {
-            return;
-        }
-        // SAFETY: we are the running process (caller's contract); short borrow.
-        if unsafe { self.local() }.exit.is_some() {
-            exit_unwind();
-        }
+        // inside a destructor would abort; the exit is under way anyway. `check_exit` skips it.
+        self.check_exit();
     }
 
-    /// Takes everything off the shared queue. Owner thread only.
-    pub(crate) fn drain(self: &Arc<Self>) {
+    /// Takes everything off the shared queue into the private one. Owner thread only.
+    pub(crate) fn drain(&self) {
         loop {
-            // SAFETY: only the owning thread drains (caller's contract), so we are the single
-            // consumer.
-            let node = match unsafe { self.queue.pop() } {
-                Pop::Node(n) => n,
-                Pop::Empty | Pop::Busy => return,
-            };
-            // SAFETY: popped, so we own the node; nodes with TAG_SIGNAL are `Node<Signal>`.
-            match unsafe { node.as_ref() }.tag {
-                TAG_SIGNAL => self.handle_signal(node),
+            match self.next_incoming() {
                 // SAFETY: owner thread, short borrow.
-                _ => unsafe { self.local() }.private.push_back(node),
+                Incoming::Message(node) => unsafe { self.local() }.private.push_back(node),
+                Incoming::Signal => {}
+                Incoming::Empty => return,
             }
         }
     }
 
-    fn handle_signal(self: &Arc<Self>, node: NonNull<Header>) {
+    /// Takes the next node off the shared queue: a message for the caller to place, or a
+    /// signal, acted on here (which may queue a system message or mark the process exiting).
+    /// Owner thread only.
+    pub(crate) fn next_incoming(&self) -> Incoming {
+        // SAFETY: only the owning thread takes from the queue (caller's contract), so we are the
+        // single consumer.
+        let node = match unsafe { self.queue.pop() } {
+            Pop::Node(n) => n,
+            Pop::Empty | Pop::Busy => return Incoming::Empty,
+        };
+        // SAFETY: popped, so we own the node; nodes with TAG_SIGNAL are `Node<Signal>`.
+        if unsafe { node.as_ref() }.tag == TAG_SIGNAL {
+            self.handle_signal(node);
+            Incoming::Signal
+        } else {
+            Incoming::Message(node)
+        }
+    }
+
+    /// Unwinds if the process must exit (and is not already unwinding). Owner thread only.
+    pub(crate) fn check_exit(&self) {
+        // SAFETY: owner thread, short borrow.
+        if unsafe { self.local() }.exit.is_some() && !std::thread::panicking() {
+            exit_unwind();
+        }
+    }
+
+    fn handle_signal(&self, node: NonNull<Header>) {
         // SAFETY: the node is a `Node<Signal>` we own (see `drain`).
         let signal = unsafe { Node::<Signal>::value(node) };
         let trapping = self.trap_exit.load(Relaxed);
@@ -375,12 +420,12 @@ impl ProcessCore {
                 local.private.push_back(node);
             }
             SignalOutcome::Ignore => {
-                self.queued.fetch_sub(1, Relaxed);
+                self.mark_taken();
                 // SAFETY: we own the node; `signal` is no longer used.
                 unsafe { queue::drop_node(node) };
             }
             SignalOutcome::Die(reason) => {
-                self.queued.fetch_sub(1, Relaxed);
+                self.mark_taken();
                 // SAFETY: as above.
                 unsafe { queue::drop_node(node) };
                 local.exit.get_or_insert(reason);
@@ -391,7 +436,7 @@ impl ProcessCore {
     /// Appends a signal to the private queue as a message (an `EXIT` or `DOWN` the process
     /// produces for itself). Owner thread only.
     pub(crate) fn push_system_message(&self, signal: Signal) {
-        self.queued.fetch_add(1, Relaxed);
+        self.sent.fetch_add(1, Relaxed);
         // SAFETY: owner thread (caller's contract), short borrow.
         unsafe { self.local() }
             .private
@@ -423,11 +468,13 @@ impl ProcessCore {
 
     /// Counts one message as received (it left the private queue).
     pub(crate) fn mark_taken(&self) {
-        self.queued.fetch_sub(1, Relaxed);
+        // Only the owner writes `taken`: load + store instead of a locked add.
+        self.taken
+            .store(self.taken.load(Relaxed).wrapping_add(1), Relaxed);
     }
 
     /// Frees every queued message. Called once, at exit, on the owner thread.
-    pub(crate) fn discard_mailbox(self: &Arc<Self>) {
+    pub(crate) fn discard_mailbox(&self) {
         // SAFETY: exit path on the owner thread.
         let private = unsafe { self.local() }.private.take_all();
         for node in private {

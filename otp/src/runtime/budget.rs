@@ -9,6 +9,8 @@
 //! process that never calls the runtime is reported by the watchdog, and the other schedulers
 //! take its scheduler's movable work meanwhile.
 
+use std::cell::Cell;
+
 use crate::{
     process::core::Suspend,
     runtime::{context, switch},
@@ -34,14 +36,33 @@ pub fn consume_reductions(n: u32) {
     consume(i64::from(n));
 }
 
+thread_local! {
+    /// Reductions left in the slice of the process running on this thread. The scheduler sets
+    /// it before each resume and reads it after; between slices (and on threads that are not
+    /// schedulers) it is "unlimited", so runtime calls outside processes never yield.
+    static BUDGET: Cell<i64> = const { Cell::new(UNLIMITED) };
+}
+
+const UNLIMITED: i64 = i64::MAX / 2;
+
+/// Starts a slice of `n` reductions on this thread.
+pub(crate) fn start_slice(n: i64) {
+    BUDGET.with(|b| b.set(n));
+}
+
+/// Ends the slice; returns the reductions left.
+pub(crate) fn end_slice() -> i64 {
+    BUDGET.with(|b| b.replace(UNLIMITED))
+}
+
+#[inline]
 pub(crate) fn consume(n: i64) {
-    let exhausted = context::with_scheduler(|s| {
-        let Some(s) = s else { return false };
-        let left = s.budget.get() - n;
-        s.budget.set(left);
-        left <= 0 && !s.current.get().is_null()
+    let left = BUDGET.with(|b| {
+        let left = b.get() - n;
+        b.set(left);
+        left
     });
-    if exhausted {
+    if left <= 0 {
         yield_now();
     }
 }

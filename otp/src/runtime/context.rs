@@ -34,6 +34,12 @@ pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
     f(unsafe { p.as_ref() })
 }
 
+/// The process running on this thread as a raw pointer (null if none). Valid for as long as the
+/// process runs this slice: its scheduler holds a strong reference meanwhile.
+pub(crate) fn current_raw() -> *const ProcessCore {
+    with_scheduler(|s| s.map_or(std::ptr::null(), |s| s.current.get()))
+}
+
 /// The process running on this thread, if any.
 pub(crate) fn current_process() -> Option<Arc<ProcessCore>> {
     with_scheduler(|s| {

@@ -55,7 +55,7 @@ use crate::{
         pid::AnyPid,
     },
     runtime::{
-        context, panic as rt_panic,
+        budget, context, panic as rt_panic,
         shared::RuntimeShared,
         stack::{Canary, StackPool},
         timer::{TimerItem, Timers},
@@ -68,6 +68,9 @@ pub(crate) type ProcRef = Arc<ProcessCore>;
 
 /// Spins an idle scheduler does before parking.
 const SPIN_ROUNDS: u32 = 64;
+/// A thief steals from a scheduler only after this many looks in a row (a few microseconds of
+/// spinning) in which that scheduler never once emptied its queue of unstarted processes.
+const STEAL_PATIENCE: u32 = 8;
 /// Every this many picks, look at the injector and timers first.
 const FAIRNESS_TICK: u64 = 61;
 
@@ -111,18 +114,18 @@ impl SchedulerShared {
 pub(crate) struct Scheduler {
     pub(crate) shared: Arc<SchedulerShared>,
     pub(crate) rt: Arc<RuntimeShared>,
-    run_queue: RefCell<VecDeque<ProcRef>>,
+    /// Pinned runnable processes, with whether each got here by yielding (vs being woken).
+    run_queue: RefCell<VecDeque<(ProcRef, bool)>>,
     movable: Worker<ProcRef>,
     pub(crate) stacks: RefCell<StackPool>,
     pub(crate) timers: Timers,
     parker: Parker,
-    /// Reductions left in the current slice.
-    pub(crate) budget: Cell<i64>,
     /// The process being run (a strong reference is held by `run_process` meanwhile).
     pub(crate) current: Cell<*const ProcessCore>,
     tick: Cell<u64>,
-    /// Per victim: its `drained` count when this scheduler last looked.
-    last_seen: RefCell<Vec<u64>>,
+    /// Per victim: its `drained` count when this scheduler last looked, and how many looks in
+    /// a row it has not changed.
+    last_seen: RefCell<Vec<(u64, u32)>>,
     /// Process ids are handed out in blocks: `(next, end)`.
     ids: Cell<(u64, u64)>,
 }
@@ -142,7 +145,9 @@ pub(crate) type ThreadParts = (Worker<ProcRef>, Parker);
 pub(crate) fn create(n: usize) -> (Vec<Arc<SchedulerShared>>, Vec<ThreadParts>) {
     (0..n)
         .map(|index| {
-            let worker = Worker::new_fifo();
+            // LIFO: the newest spawn runs next (depth first, hot in cache, few live stacks in a
+            // spawn tree); thieves take the oldest, the biggest pieces of work.
+            let worker = Worker::new_lifo();
             let parker = Parker::new();
             let shared = Arc::new(SchedulerShared {
                 index,
@@ -175,10 +180,9 @@ impl Scheduler {
             stacks: RefCell::new(StackPool::new()),
             timers: Timers::new(rt.epoch),
             parker,
-            budget: Cell::new(0),
             current: Cell::new(std::ptr::null()),
             tick: Cell::new(0),
-            last_seen: RefCell::new(vec![0; n]),
+            last_seen: RefCell::new(vec![(0, 0); n]),
             ids: Cell::new((0, 0)),
             rt,
         }
@@ -223,7 +227,12 @@ impl Scheduler {
 
     /// Queues a pinned process woken on this thread.
     fn push_local(&self, p: ProcRef) {
-        self.run_queue.borrow_mut().push_back(p);
+        self.run_queue.borrow_mut().push_back((p, false));
+    }
+
+    /// Queues a pinned process that yielded.
+    fn push_yielded(&self, p: ProcRef) {
+        self.run_queue.borrow_mut().push_back((p, true));
     }
 
     fn next_process(&self) -> Option<ProcRef> {
@@ -235,11 +244,15 @@ impl Scheduler {
                 return Some(p);
             }
         }
-        // Alternate between processes that have run (woken or yielded) and processes that have
-        // not started yet, so neither can starve the other: a process that keeps yielding is
-        // always runnable, and would otherwise keep new spawns from ever starting.
-        let started_first = tick % 2 == 0;
-        if started_first {
+        // Woken processes first (message latency), then unstarted ones. A process that merely
+        // yielded (out of reductions) goes behind the unstarted ones: otherwise a process that
+        // keeps yielding would keep new spawns from ever starting.
+        let yielder_first = self
+            .run_queue
+            .borrow()
+            .front()
+            .is_some_and(|(_, yielded)| *yielded);
+        if !yielder_first {
             if let Some(p) = self.take_started() {
                 return Some(p);
             }
@@ -247,14 +260,12 @@ impl Scheduler {
         if let Some(p) = self.movable.pop() {
             return Some(p);
         }
-        if !started_first {
-            if let Some(p) = self.take_started() {
-                return Some(p);
-            }
+        if let Some(p) = self.take_started() {
+            return Some(p);
         }
         self.shared.drained.fetch_add(1, Relaxed);
         if self.fire_timers() > 0 {
-            if let Some(p) = self.run_queue.borrow_mut().pop_front() {
+            if let Some((p, _)) = self.run_queue.borrow_mut().pop_front() {
                 return Some(p);
             }
         }
@@ -263,7 +274,7 @@ impl Scheduler {
 
     /// A pinned process: woken here, yielded, or handed over by another thread.
     fn take_started(&self) -> Option<ProcRef> {
-        if let Some(p) = self.run_queue.borrow_mut().pop_front() {
+        if let Some((p, _)) = self.run_queue.borrow_mut().pop_front() {
             return Some(p);
         }
         self.take_inbox()
@@ -305,9 +316,13 @@ impl Scheduler {
             let v = (me + k) % n;
             let victim = &self.rt.schedulers[v];
             let drained = victim.drained.load(Relaxed);
-            let behind = drained == last_seen[v];
-            last_seen[v] = drained;
-            if !(behind || victim.stuck.load(Relaxed)) {
+            let (seen, looks) = &mut last_seen[v];
+            if drained == *seen {
+                *looks += 1;
+            } else {
+                (*seen, *looks) = (drained, 0);
+            }
+            if *looks < STEAL_PATIENCE && !victim.stuck.load(Relaxed) {
                 continue;
             }
             loop {
@@ -397,33 +412,42 @@ impl Scheduler {
         self.shared.running.store(p.id, Relaxed);
         self.current.set(Arc::as_ptr(&p));
         let budget = self.rt.config.reductions;
-        self.budget.set(budget);
+        budget::start_slice(budget);
 
-        // SAFETY: we dequeued the process, so this thread owns it until it parks or exits;
-        // short borrow, released before the resume.
-        let body = std::mem::replace(&mut unsafe { p.local() }.body, Body::Empty);
-        let mut co = match body {
-            Body::Started(co) => co,
-            Body::NotStarted(f) => match self.start(&p, f) {
-                Some(co) => co,
+        // SAFETY: we dequeued the process, so this thread owns it until it parks or exits, and
+        // nothing but the scheduler touches the body (process code only uses `Local`); the
+        // coroutine stays in place while it runs.
+        let body = unsafe { p.body() };
+        if let Body::NotStarted(_) = body {
+            let Body::NotStarted(f) = std::mem::replace(body, Body::Empty) else {
+                unreachable!()
+            };
+            match self.start(&p, f) {
+                Some(co) => *body = Body::Started(co),
                 None => {
                     self.current.set(std::ptr::null());
                     self.finish(&p, ExitReason::SystemLimit);
                     return;
                 }
-            },
-            Body::Empty => unreachable!("process {} run twice at once", p.id),
+            }
+        }
+        let Body::Started(co) = body else {
+            unreachable!("process {} has no coroutine", p.id)
         };
 
         let probe = p.stack();
-        trap::set_current(&co, probe.map_or(0..0, |s| s.guard_range()));
+        trap::set_current(co, probe.map_or(0..0, |s| s.guard_range()));
         let result = co.resume(());
         trap::clear_current();
-        self.shared.switches.fetch_add(1, Relaxed);
+        // Only this thread writes these two: plain stores, no locked read-modify-write.
+        let switches = &self.shared.switches;
+        switches.store(switches.load(Relaxed).wrapping_add(1), Relaxed);
         self.current.set(std::ptr::null());
-        let used = budget - self.budget.get();
+        let used = budget - budget::end_slice();
+        let used = u64::try_from(used.max(0)).unwrap_or(0);
+        // Only the thread running the process writes its reductions.
         p.reductions
-            .fetch_add(u64::try_from(used.max(0)).unwrap_or(0), Relaxed);
+            .store(p.reductions.load(Relaxed) + used, Relaxed);
 
         match result {
             CoroutineResult::Yield(why) => {
@@ -434,7 +458,7 @@ impl Scheduler {
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
                         // Its frames sit below the usable stack: never resume or unwind it.
-                        std::mem::forget(co);
+                        std::mem::forget(std::mem::replace(body, Body::Empty));
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
                     }
@@ -443,12 +467,10 @@ impl Scheduler {
                         std::process::abort();
                     }
                 }
-                // SAFETY: as above.
-                unsafe { p.local() }.body = Body::Started(co);
                 match why {
                     Suspend::Yield => {
                         p.state.requeue();
-                        self.push_local(p);
+                        self.push_yielded(p);
                     }
                     Suspend::Wait => {
                         if !p.state.park() {
@@ -459,6 +481,9 @@ impl Scheduler {
                 }
             }
             CoroutineResult::Return(reason) => {
+                let Body::Started(co) = std::mem::replace(body, Body::Empty) else {
+                    unreachable!()
+                };
                 let stack = co.into_stack();
                 let reason = match stack.check_canary() {
                     Canary::Intact => reason,

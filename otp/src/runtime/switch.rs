@@ -2,8 +2,8 @@
 
 use crate::{process::core::Suspend, runtime::context};
 
-/// Suspends the current process until its scheduler resumes it, then runs the safe-point work
-/// (drains signals, unwinds if it must exit).
+/// Suspends the current process until its scheduler resumes it. After a yield, runs the
+/// safe-point work (drains signals, unwinds if it must exit); after a wait, the caller does.
 ///
 /// Must be called on a process's own stack.
 pub(crate) fn suspend(why: Suspend) {
@@ -14,12 +14,23 @@ pub(crate) fn suspend(why: Suspend) {
         // never switch: yields return at once, waits poll.
         return;
     }
-    let core = context::expect_process("suspend");
+    let core = context::current_raw();
+    assert!(!core.is_null(), "suspend called outside a process");
+    // SAFETY: the scheduler holds a strong reference to the running process for the whole
+    // slice, and this process is the one running (we are on its stack); it is also the same
+    // process after the switch, since a started process never migrates. No refcount traffic.
+    let core = unsafe { &*core };
     // SAFETY: we are the running process; the borrow ends before the switch.
     let yielder = unsafe { core.local() }.yielder;
     debug_assert!(!yielder.is_null());
     // SAFETY: `yielder` was set by the coroutine's entry and stays valid while the coroutine
     // lives, which it does: we are running on it.
     unsafe { (*yielder).suspend(why) };
-    core.safepoint();
+    match why {
+        // A yield is a safe point: look at signals (a kill must reach a compute loop).
+        Suspend::Yield => core.safepoint(),
+        // A waiter (receive, sleep) goes on to look at its mailbox itself, taking signals in
+        // arrival order as it does.
+        Suspend::Wait => {}
+    }
 }
