@@ -32,5 +32,8 @@ fn an_unguarded_stack_overflow_is_caught_by_the_canary() {
         };
         (reason, after)
     });
-    assert_eq!(result.unwrap(), (ExitReason::StackOverflow, ExitReason::Normal));
+    assert_eq!(
+        result.unwrap(),
+        (ExitReason::StackOverflow, ExitReason::Normal)
+    );
 }

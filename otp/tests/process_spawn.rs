@@ -183,9 +183,6 @@ fn pids_print_like_erlang_and_elixir() {
 }
 
 #[test]
-// `AnyPid` hashes and compares by its immutable pid number only; the atomics clippy sees
-// inside the process record play no part.
-#[allow(clippy::mutable_key_type)]
 fn pids_are_unique() {
     run(|mut mb: Mailbox<Vec<u64>>| {
         let mut numbers = HashSet::new();

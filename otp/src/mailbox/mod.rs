@@ -1,6 +1,6 @@
 //! Mailboxes and `receive`: typed messages, selective receive, timeouts.
 //!
-//! Every process has one incoming queue ([`queue`], lock-free, any thread pushes) holding user
+//! Every process has one incoming queue (lock-free, any thread pushes) holding user
 //! messages and signals in arrival order. When the process looks at its mailbox, it first moves
 //! everything that arrived into a private queue, acting on signals as it goes (an exit signal
 //! kills it; a trapped one becomes an `EXIT` message at its place in the order). Receiving then

@@ -122,8 +122,12 @@ pub fn info(pid: impl AsRef<AnyPid>) -> Option<ProcessInfo> {
 
 fn memory(core: &ProcessCore, queued: usize) -> usize {
     let record = std::mem::size_of::<ProcessCore>() + 2 * std::mem::size_of::<usize>();
-    let stack = core
-        .stack()
-        .map_or(0, |s| stack::resident_bytes(s.limit_addr(), s.base_addr()));
+    // The low page (guard or gap) and, without a guard, the lowest usable page hold only the
+    // canaries: their checks map the kernel's shared zero page there, which `mincore` counts as
+    // resident but which costs nothing. Count from above them.
+    let stack = core.stack().map_or(0, |s| {
+        let skip = if s.has_guard() { 1 } else { 2 } * stack::page_size();
+        stack::resident_bytes(s.limit_addr() + skip, s.base_addr())
+    });
     record + stack + queued * (core.meta.node_size + std::mem::size_of::<usize>())
 }

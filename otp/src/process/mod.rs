@@ -2,9 +2,9 @@
 //!
 //! | Elixir | otp |
 //! |---|---|
-//! | `spawn(fn -> ... end)` | [`spawn`](crate::spawn)`(\|\| ...)` or `spawn(\|mb: Mailbox<M>\| ...)` |
-//! | `spawn(Mod, :fun, args)` | [`spawn_apply`](crate::spawn_apply)`(fun, args)` |
-//! | `self()` | [`self_pid`](crate::self_pid), or [`Mailbox::pid`](crate::Mailbox::pid) typed |
+//! | `spawn(fn -> ... end)` | [`spawn`]`(\|\| ...)` or `spawn(\|mb: Mailbox<M>\| ...)` |
+//! | `spawn(Mod, :fun, args)` | [`spawn_apply`]`(fun, args)` |
+//! | `self()` | [`self_pid`], or [`Mailbox::pid`](crate::Mailbox::pid) typed |
 //! | `send(pid, msg)` | [`Pid::send`](crate::Pid::send) |
 //! | `send(:name, msg)` | [`send_named`] |
 //! | `exit(reason)` | [`exit`](crate::exit) |
@@ -14,7 +14,7 @@
 //! | `Process.list()` | [`list`] |
 //! | `Process.register/unregister/whereis/registered` | [`register`], [`unregister`], [`whereis`], [`registered`] |
 //! | `Process.info(pid)` | [`info`] |
-//! | `Process.sleep(ms)` | [`sleep`](crate::sleep) |
+//! | `Process.sleep(ms)` | [`sleep`] |
 
 pub(crate) mod core;
 pub(crate) mod exit;

@@ -15,6 +15,10 @@ use crate::process::core::ProcessCore;
 /// dropped silently, as on the BEAM. Messages from one sender to one receiver arrive in the order
 /// they were sent.
 ///
+/// Pids compare, order and hash by their number alone, so they make good map keys. (Clippy's
+/// `mutable_key_type` lint cannot see that and flags `HashMap<Pid<M>, _>`; add
+/// `ignore-interior-mutability = ["otp::Pid", "otp::AnyPid"]` to your `clippy.toml`.)
+///
 /// ```
 /// use otp::{Mailbox, Pid};
 ///

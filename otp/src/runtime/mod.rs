@@ -214,8 +214,10 @@ impl Runtime {
                 .root
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            root.id = id;
             root.exit = None;
+            self.shared
+                .root_id
+                .store(id, std::sync::atomic::Ordering::Release);
         }
         self.shared
             .table

@@ -30,7 +30,6 @@ pub(crate) const ID_BLOCK: u64 = 1024;
 /// What the thread waiting in `block_on` / shutdown watches.
 #[derive(Debug, Default)]
 pub(crate) struct RootState {
-    pub(crate) id: u64,
     pub(crate) exit: Option<ExitReason>,
 }
 
@@ -52,6 +51,8 @@ pub(crate) struct RuntimeShared {
     timer_inbox: Mutex<Vec<(Instant, TimerItem)>>,
     timer_inbox_len: AtomicUsize,
     pub(crate) root: Mutex<RootState>,
+    /// The root's id, readable without the lock (every exit checks it).
+    pub(crate) root_id: AtomicU64,
     pub(crate) changed: Condvar,
 }
 
@@ -71,6 +72,7 @@ impl RuntimeShared {
             timer_inbox: Mutex::new(Vec::new()),
             timer_inbox_len: AtomicUsize::new(0),
             root: Mutex::new(RootState::default()),
+            root_id: AtomicU64::new(0),
             changed: Condvar::new(),
         }
     }
@@ -151,11 +153,14 @@ impl RuntimeShared {
             self.names.release(p.id);
         }
         let left = self.table.remove(p);
-        let mut root = self.root.lock().unwrap_or_else(PoisonError::into_inner);
-        if root.id == p.id {
-            root.exit = Some(reason.clone());
-            self.changed.notify_all();
-        } else if left == 0 && self.shutting_down.load(Relaxed) {
+        // Only the root's exit and the last exit during shutdown interest the waiting thread;
+        // every other exit stays off the lock.
+        let is_root = self.root_id.load(Acquire) == p.id;
+        if is_root || (left == 0 && self.shutting_down.load(Relaxed)) {
+            let mut root = self.root.lock().unwrap_or_else(PoisonError::into_inner);
+            if is_root {
+                root.exit = Some(reason.clone());
+            }
             self.changed.notify_all();
         }
     }

@@ -97,10 +97,10 @@ use std::{io, mem::ManuallyDrop, ops::Range};
 
 use corosensei::stack::{Stack, StackPointer};
 
-use self::slab::{page_size, RawSlot, SizeClass, CANARY_LEN};
+use self::slab::{RawSlot, SizeClass, CANARY_LEN};
 pub(crate) use self::{
     pool::StackPool,
-    slab::{SlabAllocator, StackStats},
+    slab::{page_size, SlabAllocator, StackStats},
 };
 
 /// Stack size of a process unless configured otherwise: 128 KiB of address space, of which
@@ -413,7 +413,6 @@ pub(crate) struct StackProbe {
 impl StackProbe {
     /// Whether the low page is a guard page.
     #[inline]
-    #[allow(dead_code, reason = "introspection API")]
     pub(crate) fn has_guard(&self) -> bool {
         self.slot.guarded
     }
