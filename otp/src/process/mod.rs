@@ -135,6 +135,16 @@ pub fn exit(pid: impl AsRef<AnyPid>, reason: ExitReason) {
 /// Sets whether the calling process traps exits; returns the previous value
 /// (`Process.flag(:trap_exit, value)`). A trapping process receives exit signals (except an
 /// untrappable `kill`) as [`Message::Exit`](crate::Message::Exit) messages instead of dying.
+///
+/// ```
+/// use otp::{process, ExitReason, Message};
+///
+/// otp::run(|mut mb: otp::Mailbox<()>| {
+///     assert!(!process::trap_exit(true)); // the previous value
+///     otp::spawn_link(|| otp::exit(ExitReason::custom("boom")));
+///     assert!(matches!(mb.receive_message(), Message::Exit { reason, .. } if reason == ExitReason::custom("boom")));
+/// });
+/// ```
 #[track_caller]
 pub fn trap_exit(value: bool) -> bool {
     context::expect_process("otp::process::trap_exit")

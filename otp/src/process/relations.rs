@@ -229,6 +229,16 @@ pub fn link(pid: impl AsRef<AnyPid>) -> Result<(), NoProc> {
 
 /// Removes the link between the calling process and `pid`, if any (`Process.unlink/1`). Once it
 /// returns, the link has no further effect on the caller, even if `pid` exited just before.
+///
+/// ```
+/// use otp::process;
+///
+/// otp::run(|| {
+///     let pid = otp::spawn_link(|mut mb: otp::Mailbox<()>| mb.receive());
+///     process::unlink(&pid);
+///     process::exit(&pid, otp::ExitReason::Kill); // no longer takes us down
+/// });
+/// ```
 #[track_caller]
 pub fn unlink(pid: impl AsRef<AnyPid>) {
     let me = context::expect_process("otp::process::unlink");
@@ -291,6 +301,18 @@ pub fn monitor(pid: impl AsRef<AnyPid>) -> Ref {
 /// Stops a monitor (`Process.demonitor/2` with `:info`): `true` if it was active, `false` if
 /// it had already fired (its `DOWN` may then be in the mailbox; see [`demonitor_flush`]) or never
 /// existed. Once it returns, no `DOWN` for this monitor arrives.
+///
+/// ```
+/// use otp::process;
+///
+/// otp::run(|| {
+///     let pid = otp::spawn(|mut mb: otp::Mailbox<()>| mb.receive());
+///     let reference = process::monitor(&pid);
+///     assert!(process::demonitor(reference)); // it was active
+///     assert!(!process::demonitor(reference)); // not any more
+///     pid.send(());
+/// });
+/// ```
 #[track_caller]
 pub fn demonitor(reference: Ref) -> bool {
     let me = context::expect_process("otp::process::demonitor");
@@ -309,6 +331,20 @@ pub fn demonitor(reference: Ref) -> bool {
 
 /// [`demonitor`] that also removes a `DOWN` for this monitor already in the mailbox
 /// (`Process.demonitor(ref, [:flush, :info])`).
+///
+/// ```
+/// use std::time::Duration;
+/// use otp::{process, Mailbox};
+///
+/// otp::run(|mut mb: Mailbox<()>| {
+///     let (pid, reference) = otp::spawn_monitor(|| {});
+///     // Wait for the exit through a second monitor, so the first one's DOWN is queued.
+///     let second = process::monitor(&pid);
+///     mb.select(None, |m| matches!(m, otp::MessageRef::Down { reference: r, .. } if r == second));
+///     process::demonitor_flush(reference);
+///     assert!(mb.select(Duration::ZERO, |_| true).is_none(), "the DOWN was flushed");
+/// });
+/// ```
 #[track_caller]
 pub fn demonitor_flush(reference: Ref) -> bool {
     let active = demonitor(reference);
