@@ -1,12 +1,13 @@
 //! Exits (spec 3.4, E03): `otp::exit` on oneself, `process::exit` on others with `normal`,
 //! custom reasons and `kill`, trapping targets, destructors, and exit signals to oneself.
+
+mod common;
+use common::*;
 use std::{
     io::Read,
-    panic::resume_unwind,
     process::{Command, Stdio},
     sync::{
         atomic::{AtomicBool, Ordering::SeqCst},
-        mpsc::{self, RecvTimeoutError},
         Arc,
     },
     thread,
@@ -14,109 +15,9 @@ use std::{
 };
 
 use otp::{
-    process::{self, ProcessFn},
-    AnyPid, Builder, ExitReason, Mailbox, Message, Pid,
+    process::{self},
+    AnyPid, ExitReason, Mailbox, Message, Pid,
 };
-
-/// How long any one test may take before it counts as hung.
-const HANG_LIMIT: Duration = Duration::from_secs(60);
-/// How long a test waits for something that should happen promptly.
-const PROMPTLY: Duration = Duration::from_secs(10);
-
-/// Runs `f` on its own thread; fails the test if it has not finished within [`HANG_LIMIT`].
-fn watchdog<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(HANG_LIMIT) {
-        Ok(r) => {
-            let _ = handle.join();
-            r
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test hung: no result within {HANG_LIMIT:?}"),
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the thread ended without sending"),
-        },
-    }
-}
-
-/// The root's result on a fresh runtime with `schedulers` schedulers, under the watchdog.
-fn block_on_with<M, A, R, F>(schedulers: usize, f: F) -> Result<R, ExitReason>
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    watchdog(move || {
-        Builder::new()
-            .schedulers(schedulers)
-            .build()
-            .expect("runtime starts")
-            .block_on(f)
-    })
-}
-
-/// [`block_on_with`] with two schedulers.
-fn block_on<M, A, R, F>(f: F) -> Result<R, ExitReason>
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    block_on_with(2, f)
-}
-
-/// Runs `f` as the root of a fresh runtime; fails the test if it does not return normally.
-fn run_on<M, A, R, F>(schedulers: usize, f: F) -> R
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    match block_on_with(schedulers, f) {
-        Ok(v) => v,
-        Err(reason) => panic!("root process exited: {reason}"),
-    }
-}
-
-/// [`run_on`] with two schedulers.
-fn run<M, A, R, F>(f: F) -> R
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    run_on(2, f)
-}
-
-/// Receives within [`PROMPTLY`] or fails. Polls again after a receive that gives up early (see
-/// `consecutive_receive_timeouts_each_wait_their_duration` in `process_mailbox.rs`).
-#[track_caller]
-fn recv<M: Send + 'static>(mb: &mut Mailbox<M>) -> M {
-    let deadline = Instant::now() + PROMPTLY;
-    loop {
-        if let Some(m) = mb.receive_timeout(deadline.saturating_duration_since(Instant::now())) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected a message within {PROMPTLY:?}"
-        );
-        otp::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Polls `cond` (inside a process) until it holds; fails after [`PROMPTLY`].
-#[track_caller]
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PROMPTLY;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        otp::sleep(Duration::from_millis(1));
-    }
-}
 
 /// Sets its flag when dropped: shows that a process's destructors ran.
 struct DropFlag(Arc<AtomicBool>);

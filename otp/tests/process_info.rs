@@ -1,97 +1,14 @@
 //! `process::info` (spec 3.10): status, where a process waits, queue length, reductions,
 //! memory, registered name, initial call, dead pids and the `trap_exit` flag.
-use std::{
-    panic::resume_unwind,
-    sync::mpsc::{self, RecvTimeoutError},
-    thread,
-    time::{Duration, Instant},
-};
+
+mod common;
+use common::*;
+use std::time::Duration;
 
 use otp::{
-    process::{self, ProcessFn, Status},
-    Builder, Mailbox, Pid,
+    process::{self, Status},
+    Mailbox, Pid,
 };
-
-/// How long any one test may take before it counts as hung.
-const HANG_LIMIT: Duration = Duration::from_secs(60);
-/// How long a test waits for something that should happen promptly.
-const PROMPTLY: Duration = Duration::from_secs(10);
-
-/// Runs `f` on its own thread; fails the test if it has not finished within [`HANG_LIMIT`].
-fn watchdog<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(HANG_LIMIT) {
-        Ok(r) => {
-            let _ = handle.join();
-            r
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test hung: no result within {HANG_LIMIT:?}"),
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the thread ended without sending"),
-        },
-    }
-}
-
-/// Runs `f` as the root process of a fresh runtime with `schedulers` schedulers (under the
-/// watchdog); fails the test if the root does not return normally.
-fn run_on<M, A, R, F>(schedulers: usize, f: F) -> R
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    watchdog(move || {
-        let rt = Builder::new()
-            .schedulers(schedulers)
-            .build()
-            .expect("runtime starts");
-        match rt.block_on(f) {
-            Ok(v) => v,
-            Err(reason) => panic!("root process exited: {reason}"),
-        }
-    })
-}
-
-/// [`run_on`] with two schedulers.
-fn run<M, A, R, F>(f: F) -> R
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    run_on(2, f)
-}
-
-/// Receives within [`PROMPTLY`] or fails. Polls again after a receive that gives up early (see
-/// `consecutive_receive_timeouts_each_wait_their_duration` in `process_mailbox.rs`).
-#[track_caller]
-fn recv<M: Send + 'static>(mb: &mut Mailbox<M>) -> M {
-    let deadline = Instant::now() + PROMPTLY;
-    loop {
-        if let Some(m) = mb.receive_timeout(deadline.saturating_duration_since(Instant::now())) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected a message within {PROMPTLY:?}"
-        );
-        otp::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Polls `cond` (inside a process) until it holds; fails after [`PROMPTLY`].
-#[track_caller]
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PROMPTLY;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        otp::sleep(Duration::from_millis(1));
-    }
-}
 
 /// Waits until `pid` is parked (status `Waiting`).
 #[track_caller]

@@ -1,87 +1,14 @@
 //! Registered names (spec 3.9): `register`, `whereis`, `unregister`, `registered`, the errors
 //! the BEAM raises, `send_named`, release on exit, `whereis_typed` and `SpawnOptions::name`.
-use std::{
-    panic::{catch_unwind, resume_unwind, AssertUnwindSafe},
-    sync::mpsc::{self, RecvTimeoutError},
-    thread,
-    time::{Duration, Instant},
-};
+
+mod common;
+use common::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use otp::{
-    process::{self, NotRegistered, ProcessFn, RegisterError, SendErrorKind},
-    Builder, Mailbox, Pid, SpawnOptions,
+    process::{self, NotRegistered, RegisterError, SendErrorKind},
+    Mailbox, Pid, SpawnOptions,
 };
-
-/// How long any one test may take before it counts as hung.
-const HANG_LIMIT: Duration = Duration::from_secs(60);
-/// How long a test waits for something that should happen promptly.
-const PROMPTLY: Duration = Duration::from_secs(10);
-
-/// Runs `f` on its own thread; fails the test if it has not finished within [`HANG_LIMIT`].
-fn watchdog<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(HANG_LIMIT) {
-        Ok(r) => {
-            let _ = handle.join();
-            r
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test hung: no result within {HANG_LIMIT:?}"),
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the thread ended without sending"),
-        },
-    }
-}
-
-/// Runs `f` as the root process of a fresh two-scheduler runtime (under the watchdog); fails
-/// the test if the root does not return normally.
-fn run<M, A, R, F>(f: F) -> R
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    watchdog(move || {
-        let rt = Builder::new()
-            .schedulers(2)
-            .build()
-            .expect("runtime starts");
-        match rt.block_on(f) {
-            Ok(v) => v,
-            Err(reason) => panic!("root process exited: {reason}"),
-        }
-    })
-}
-
-/// Receives within [`PROMPTLY`] or fails. Polls again after a receive that gives up early (see
-/// `consecutive_receive_timeouts_each_wait_their_duration` in `process_mailbox.rs`).
-#[track_caller]
-fn recv<M: Send + 'static>(mb: &mut Mailbox<M>) -> M {
-    let deadline = Instant::now() + PROMPTLY;
-    loop {
-        if let Some(m) = mb.receive_timeout(deadline.saturating_duration_since(Instant::now())) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected a message within {PROMPTLY:?}"
-        );
-        otp::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Polls `cond` (inside a process) until it holds; fails after [`PROMPTLY`].
-#[track_caller]
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PROMPTLY;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        otp::sleep(Duration::from_millis(1));
-    }
-}
 
 /// A process that waits for one `()` and returns.
 fn parked() -> Pid<()> {

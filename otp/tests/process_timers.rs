@@ -1,75 +1,14 @@
 //! Timers (spec 3.11): `send_after`, `cancel_timer`, `read_timer`, `send_after_named`, timers
 //! aimed at dead processes, `make_ref` and `sleep`.
+
+mod common;
+use common::*;
 use std::{
     collections::{HashMap, HashSet},
-    panic::resume_unwind,
-    sync::mpsc::{self, RecvTimeoutError},
-    thread,
     time::{Duration, Instant},
 };
 
-use otp::{process::ProcessFn, Builder, Mailbox, Ref, SpawnOptions};
-
-/// How long any one test may take before it counts as hung.
-const HANG_LIMIT: Duration = Duration::from_secs(60);
-/// How long a test waits for something that should happen promptly.
-const PROMPTLY: Duration = Duration::from_secs(10);
-
-/// Runs `f` on its own thread; fails the test if it has not finished within [`HANG_LIMIT`].
-fn watchdog<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(HANG_LIMIT) {
-        Ok(r) => {
-            let _ = handle.join();
-            r
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test hung: no result within {HANG_LIMIT:?}"),
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => resume_unwind(payload),
-            Ok(()) => unreachable!("the thread ended without sending"),
-        },
-    }
-}
-
-/// Runs `f` as the root process of a fresh two-scheduler runtime (under the watchdog); fails
-/// the test if the root does not return normally.
-fn run<M, A, R, F>(f: F) -> R
-where
-    F: ProcessFn<M, A, R>,
-    M: Send + 'static,
-    R: Send + 'static,
-{
-    watchdog(move || {
-        let rt = Builder::new()
-            .schedulers(2)
-            .build()
-            .expect("runtime starts");
-        match rt.block_on(f) {
-            Ok(v) => v,
-            Err(reason) => panic!("root process exited: {reason}"),
-        }
-    })
-}
-
-/// Receives within [`PROMPTLY`] or fails. Polls again after a receive that gives up early (see
-/// `consecutive_receive_timeouts_each_wait_their_duration` in `process_mailbox.rs`).
-#[track_caller]
-fn recv<M: Send + 'static>(mb: &mut Mailbox<M>) -> M {
-    let deadline = Instant::now() + PROMPTLY;
-    loop {
-        if let Some(m) = mb.receive_timeout(deadline.saturating_duration_since(Instant::now())) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected a message within {PROMPTLY:?}"
-        );
-        otp::sleep(Duration::from_millis(1));
-    }
-}
+use otp::{Mailbox, Ref, SpawnOptions};
 
 /// Asserts that nothing arrives for `quiet`. Loops so that a receive that returns early (the
 /// stale-timeout bug) cannot shorten the check.
@@ -84,16 +23,6 @@ fn assert_nothing_for<M: Send + 'static + std::fmt::Debug>(mb: &mut Mailbox<M>, 
         if left.is_zero() {
             return;
         }
-        otp::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Polls `cond` (inside a process) until it holds; fails after [`PROMPTLY`].
-#[track_caller]
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PROMPTLY;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
         otp::sleep(Duration::from_millis(1));
     }
 }

@@ -1,0 +1,103 @@
+//! Shared test support: every test runs under a watchdog so a hang fails instead of stalling
+//! the suite, on a fresh runtime, with helpers that wait for things within a generous bound.
+// Each test binary uses its own subset of these.
+#![allow(dead_code)]
+
+use std::{
+    panic::resume_unwind,
+    sync::mpsc::{self, RecvTimeoutError},
+    thread,
+    time::{Duration, Instant},
+};
+
+use otp::{process::ProcessFn, Builder, ExitReason, Mailbox};
+
+/// How long any one test may take before it counts as hung.
+pub const HANG_LIMIT: Duration = Duration::from_secs(60);
+/// How long a test waits for something that should happen promptly.
+pub const PROMPTLY: Duration = Duration::from_secs(10);
+
+/// Runs `f` on its own thread; fails the test if it has not finished within [`HANG_LIMIT`].
+pub fn watchdog<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(HANG_LIMIT) {
+        Ok(r) => {
+            let _ = handle.join();
+            r
+        }
+        Err(RecvTimeoutError::Timeout) => panic!("test hung: no result within {HANG_LIMIT:?}"),
+        Err(RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(payload) => resume_unwind(payload),
+            Ok(()) => unreachable!("the thread ended without sending"),
+        },
+    }
+}
+
+/// The root's result on a fresh runtime with `schedulers` schedulers, under the watchdog.
+pub fn block_on_with<M, A, R, F>(schedulers: usize, f: F) -> Result<R, ExitReason>
+where
+    F: ProcessFn<M, A, R>,
+    M: Send + 'static,
+    R: Send + 'static,
+{
+    watchdog(move || {
+        Builder::new()
+            .schedulers(schedulers)
+            .build()
+            .expect("runtime starts")
+            .block_on(f)
+    })
+}
+
+/// [`block_on_with`] with two schedulers.
+pub fn block_on<M, A, R, F>(f: F) -> Result<R, ExitReason>
+where
+    F: ProcessFn<M, A, R>,
+    M: Send + 'static,
+    R: Send + 'static,
+{
+    block_on_with(2, f)
+}
+
+/// Runs `f` as the root of a fresh runtime; fails the test if it does not return normally.
+pub fn run_on<M, A, R, F>(schedulers: usize, f: F) -> R
+where
+    F: ProcessFn<M, A, R>,
+    M: Send + 'static,
+    R: Send + 'static,
+{
+    match block_on_with(schedulers, f) {
+        Ok(v) => v,
+        Err(reason) => panic!("root process exited: {reason}"),
+    }
+}
+
+/// [`run_on`] with two schedulers.
+pub fn run<M, A, R, F>(f: F) -> R
+where
+    F: ProcessFn<M, A, R>,
+    M: Send + 'static,
+    R: Send + 'static,
+{
+    run_on(2, f)
+}
+
+/// Receives within [`PROMPTLY`] or fails.
+#[track_caller]
+pub fn recv<M: Send + 'static>(mb: &mut Mailbox<M>) -> M {
+    mb.receive_timeout(PROMPTLY)
+        .unwrap_or_else(|| panic!("expected a message within {PROMPTLY:?}"))
+}
+
+/// Polls `cond` (inside a process) until it holds; fails after [`PROMPTLY`].
+#[track_caller]
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PROMPTLY;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        otp::sleep(Duration::from_millis(1));
+    }
+}
