@@ -255,7 +255,7 @@ impl ProcessStack {
     #[inline]
     #[allow(dead_code, reason = "introspection API; the scheduler uses StackProbe")]
     pub(crate) fn has_guard(&self) -> bool {
-        self.slot.guarded
+        self.probe().has_guard()
     }
 
     /// Address range of the low page (the guard page if [`ProcessStack::has_guard`], else the
@@ -271,14 +271,11 @@ impl ProcessStack {
     #[inline]
     #[allow(dead_code, reason = "introspection API; the scheduler uses StackProbe")]
     pub(crate) fn check_canary(&self) -> Canary {
-        if self.slot.guarded {
-            return Canary::Intact;
-        }
-        // SAFETY: an unguarded slot that this value owns. Nothing runs on it while we are
-        // borrowed: corosensei takes the stack by value and gives it back only through
-        // `into_stack` once the coroutine has finished, so a `&ProcessStack` is never a stack
-        // that some coroutine is running on.
-        unsafe { read_canaries(self.limit_addr()) }
+        // SAFETY: the probe describes this very stack, which exists (we borrow it) and which
+        // nothing runs on while we are borrowed: corosensei takes the stack by value and gives
+        // it back only through `into_stack` once the coroutine has finished, so a
+        // `&ProcessStack` is never a stack that some coroutine is running on.
+        unsafe { self.probe().check_canary() }
     }
 
     /// Bytes between the usable area's start and the (coloured) base: at least the requested
@@ -302,13 +299,13 @@ impl ProcessStack {
     /// The stack base (highest address, exclusive): where the stack pointer starts.
     #[inline]
     pub(crate) fn base_addr(&self) -> usize {
-        self.slot.base.as_ptr() as usize
+        self.probe().base_addr()
     }
 
     /// The stack limit as corosensei sees it: the start of the low page.
     #[inline]
     pub(crate) fn limit_addr(&self) -> usize {
-        self.slot.low.as_ptr() as usize
+        self.probe().limit_addr()
     }
 
     /// A copyable description of this stack for the scheduler and the trap handler.
