@@ -44,6 +44,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod application;
+pub mod gen_server;
 mod loom;
 pub mod mailbox;
 pub mod process;

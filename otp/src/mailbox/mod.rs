@@ -264,9 +264,11 @@ impl<M: Send + 'static> Mailbox<M> {
         at: &'static Location<'static>,
         mut accept: impl FnMut(MessageRef<'_, M>) -> bool,
     ) -> Option<Message<M>> {
+        // `after 0` only looks: no clock reads.
+        let poll = timeout == Timeout::After(Duration::ZERO);
         let deadline = match timeout {
-            Timeout::Infinity => None,
-            Timeout::After(d) => Some(Instant::now() + d),
+            Timeout::After(d) if !poll => Some(Instant::now() + d),
+            _ => None,
         };
         let core = &self.core;
         let mut scanned = 0;
@@ -303,7 +305,7 @@ impl<M: Send + 'static> Mailbox<M> {
                 }
             }
             // The wake-up timer fires at or after the deadline, so the clock alone decides.
-            let expired = deadline.is_some_and(|d| Instant::now() >= d);
+            let expired = poll || deadline.is_some_and(|d| Instant::now() >= d);
             if expired {
                 core.set_current(None);
                 budget::consume(1);
@@ -394,9 +396,38 @@ unsafe fn take<M>(node: NonNull<Header>) -> Message<M> {
     }
 }
 
+/// Waits until the `DOWN` of the monitor `reference` arrives (and takes it out of the mailbox),
+/// or `deadline` passes (`None`). Whatever the process's message type; other messages stay.
+pub(crate) fn await_down(
+    core: &Arc<ProcessCore>,
+    reference: Ref,
+    deadline: Option<Instant>,
+    at: &'static Location<'static>,
+) -> Option<ExitReason> {
+    loop {
+        core.safepoint();
+        let down = core.take_system_message(
+            |s| matches!(s, Signal::Down { reference: r, .. } if *r == reference),
+        );
+        if let Some(Signal::Down { reason, .. }) = down {
+            core.set_current(None);
+            return Some(reason);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            core.set_current(None);
+            return None;
+        }
+        wait(core, deadline, at);
+    }
+}
+
 /// Parks the process until something arrives or `deadline` passes. On return the caller
 /// re-examines the mailbox.
-fn wait(core: &Arc<ProcessCore>, deadline: Option<Instant>, at: &'static Location<'static>) {
+pub(crate) fn wait(
+    core: &Arc<ProcessCore>,
+    deadline: Option<Instant>,
+    at: &'static Location<'static>,
+) {
     if std::thread::panicking() {
         // Never switch away while this thread unwinds (another process's panic on the same
         // thread would then abort the node): runtime calls in destructors during an exit don't

@@ -26,7 +26,7 @@ use std::{
     sync::{
         atomic::{
             AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
-            Ordering::{AcqRel, Acquire, Relaxed, Release},
+            Ordering::{Acquire, Relaxed, Release},
         },
         Arc, Mutex,
     },
@@ -95,14 +95,54 @@ pub(crate) enum Suspend {
     Wait,
 }
 
+/// Work a process does on a stack, from the moment it gets one until it can give it back.
+///
+/// A raw process is one activation from spawn to exit. A behaviour process (a `GenServer`) is
+/// many: each runs the handlers for what is in its mailbox and, when nothing is left to do
+/// without blocking, hands its state back as the next activation ([`Outcome::Idle`]). Between two
+/// activations the process holds no stack, so it may move to another scheduler (the migration
+/// rule in `book/src/internals/`).
+pub(crate) trait Activation: Send + 'static {
+    /// Runs on the process's stack, inside its coroutine.
+    fn activate(self: Box<Self>) -> Outcome;
+}
+
+impl<F: FnOnce() -> Outcome + Send + 'static> Activation for F {
+    fn activate(self: Box<Self>) -> Outcome {
+        (*self)()
+    }
+}
+
+/// How an activation ended.
+pub(crate) enum Outcome {
+    /// The process exited.
+    Exit(ExitReason),
+    /// Nothing to do without blocking: park the process without a stack until a message or a
+    /// signal arrives, then run this.
+    Idle(Box<dyn Activation>),
+    /// Out of reductions between two pieces of work: run this later, without a stack meanwhile.
+    Yield(Box<dyn Activation>),
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Exit(r) => write!(f, "Exit({r:?})"),
+            Outcome::Idle(_) => f.write_str("Idle"),
+            Outcome::Yield(_) => f.write_str("Yield"),
+        }
+    }
+}
+
 /// The coroutine type every process runs in.
-pub(crate) type Co = Coroutine<(), Suspend, ExitReason, ProcessStack>;
+pub(crate) type Co = Coroutine<(), Suspend, Outcome, ProcessStack>;
 
 /// A process's body over its life.
 pub(crate) enum Body {
-    /// Spawned, not yet run: the function, boxed. Movable between schedulers.
-    NotStarted(Box<dyn FnOnce() + Send>),
-    /// Running on its coroutine; pinned to its scheduler.
+    /// Holds no stack: spawned and not yet run, or a behaviour process between messages. The
+    /// next activation, boxed. Movable between schedulers.
+    Ready(Box<dyn Activation>),
+    /// Running on its coroutine; pinned to its scheduler until the activation ends.
     Started(Co),
     /// Taken by the scheduler during a resume, or finished.
     Empty,
@@ -204,9 +244,11 @@ pub(crate) struct ProcessCore {
     pub(crate) meta: &'static ProcessMeta,
     /// Where the process is blocked (`receive`/`sleep` call site), if it is.
     pub(crate) current: AtomicPtr<Location<'static>>,
-    /// Set once, when the process first runs: the scheduler it is pinned to from then on. An
-    /// `Arc<SchedulerShared>` turned raw (the record owns one count, released on drop); a raw
-    /// pointer rather than a `OnceLock` to keep the record small.
+    /// The scheduler the process last ran on, tagged with [`MOVABLE`] while it holds no stack.
+    /// Untagged, it is the scheduler the process is pinned to (its coroutine lives there). An
+    /// `Arc<SchedulerShared>` turned raw (the record owns one count, released on drop or when
+    /// the process moves); a raw pointer rather than a lock to keep the record small. Only the
+    /// thread that owns the process writes it (see the module docs).
     home: AtomicPtr<SchedulerShared>,
     local: UnsafeCell<Local>,
     /// The function or coroutine: touched only by the scheduler that owns the process.
@@ -237,9 +279,21 @@ unsafe impl Send for ProcessCore {}
 // SAFETY: as above.
 unsafe impl Sync for ProcessCore {}
 
+/// The tag bit of [`ProcessCore::home`]: the process holds no stack, so it may run anywhere.
+const MOVABLE: usize = 1;
+
+/// Where a woken process must be queued.
+#[derive(Debug)]
+pub(crate) enum Placement<'a> {
+    /// It has a coroutine on this scheduler: only that scheduler may run it.
+    Pinned(&'a SchedulerShared),
+    /// It holds no stack; it last ran on this scheduler.
+    Movable(&'a SchedulerShared),
+}
+
 impl Drop for ProcessCore {
     fn drop(&mut self) {
-        let home = *self.home.get_mut();
+        let home = self.home.get_mut().map_addr(|a| a & !MOVABLE);
         if !home.is_null() {
             // SAFETY: set by `set_home` from `Arc::into_raw`; this is the count it owns.
             drop(unsafe { Arc::from_raw(home) });
@@ -252,7 +306,7 @@ impl ProcessCore {
         id: u64,
         meta: &'static ProcessMeta,
         stack_size: usize,
-        body: Box<dyn FnOnce() + Send>,
+        body: Box<dyn Activation>,
     ) -> ProcessCore {
         ProcessCore {
             id,
@@ -263,7 +317,7 @@ impl ProcessCore {
             meta,
             current: AtomicPtr::new(std::ptr::null_mut()),
             home: AtomicPtr::new(std::ptr::null_mut()),
-            body: UnsafeCell::new(Body::NotStarted(body)),
+            body: UnsafeCell::new(Body::Ready(body)),
             local: UnsafeCell::new(Local {
                 yielder: std::ptr::null(),
                 private: PrivateQueue::default(),
@@ -309,10 +363,13 @@ impl ProcessCore {
 
     // ===== sending =====
 
-    /// Enqueues a user message. Callable from any thread.
-    pub(crate) fn send_user<M: Send + 'static>(self: &Arc<Self>, msg: M) {
+    /// Enqueues a user message. Callable from any thread. Returns false if the process had
+    /// already exited (then nobody will ever read the message; it is dropped with the record).
+    /// True means the process either reads it or drops it when it exits, with its exit reason
+    /// known to destructors (`dying`).
+    pub(crate) fn send_user<M: Send + 'static>(self: &Arc<Self>, msg: M) -> bool {
         debug_assert_eq!((self.meta.type_id)(), TypeId::of::<M>());
-        self.push(Node::alloc(TAG_USER, msg));
+        self.push(Node::alloc(TAG_USER, msg))
     }
 
     /// Enqueues a signal. Callable from any thread.
@@ -320,11 +377,24 @@ impl ProcessCore {
         self.push(Node::alloc(TAG_SIGNAL, signal));
     }
 
-    fn push(self: &Arc<Self>, node: NonNull<Header>) {
+    fn push(self: &Arc<Self>, node: NonNull<Header>) -> bool {
         self.sent.fetch_add(1, Relaxed);
         self.queue.push(node);
-        if self.state.notify() == Notify::Enqueue {
-            crate::runtime::scheduler::schedule(self.clone());
+        self.wake()
+    }
+
+    /// Makes the process look at its mailbox and reply slots again: queues it if it was parked.
+    /// Whatever the waker published before this call (a message, a reply) is seen by the
+    /// process when it next runs (the scheduling protocol in `state`). Callable from any thread.
+    /// Returns false if the process had exited.
+    pub(crate) fn wake(self: &Arc<Self>) -> bool {
+        match self.state.notify() {
+            Notify::Enqueue => {
+                crate::runtime::scheduler::schedule(self.clone());
+                true
+            }
+            Notify::Nothing => true,
+            Notify::Exited => false,
         }
     }
 
@@ -380,9 +450,11 @@ impl ProcessCore {
     /// Unwinds if the process must exit (and is not already unwinding). Owner thread only.
     pub(crate) fn check_exit(&self) {
         // SAFETY: owner thread, short borrow.
-        if unsafe { self.local() }.exit.is_some() && !std::thread::panicking() {
-            exit_unwind();
-        }
+        let reason = match &unsafe { self.local() }.exit {
+            Some(reason) if !std::thread::panicking() => reason.clone(),
+            _ => return,
+        };
+        exit_unwind(reason);
     }
 
     fn handle_signal(&self, node: NonNull<Header>) {
@@ -444,13 +516,19 @@ impl ProcessCore {
     }
 
     /// Removes the first system message for which `pick` is true. Owner thread only.
-    pub(crate) fn remove_system_message(&self, mut pick: impl FnMut(&Signal) -> bool) -> bool {
+    pub(crate) fn remove_system_message(&self, pick: impl FnMut(&Signal) -> bool) -> bool {
+        self.take_system_message(pick).is_some()
+    }
+
+    /// Takes the first system message for which `pick` is true. Owner thread only.
+    pub(crate) fn take_system_message(
+        &self,
+        mut pick: impl FnMut(&Signal) -> bool,
+    ) -> Option<Signal> {
         let mut index = 0;
         loop {
             // SAFETY: owner thread, short borrow.
-            let Some(node) = unsafe { self.local() }.private.get(index) else {
-                return false;
-            };
+            let node = unsafe { self.local() }.private.get(index)?;
             // SAFETY: we own the nodes in the private queue; system nodes are `Node<Signal>`.
             let is_system = unsafe { node.as_ref() }.tag == TAG_SYSTEM;
             // SAFETY: as above.
@@ -458,9 +536,9 @@ impl ProcessCore {
                 // SAFETY: owner thread, short borrow.
                 unsafe { self.local() }.private.remove(index, node);
                 self.mark_taken();
-                // SAFETY: out of the queue, so we own it alone.
-                unsafe { queue::drop_node(node) };
-                return true;
+                // SAFETY: out of the queue, so we own it alone; system nodes are
+                // `Node<Signal>`.
+                return Some(unsafe { Node::<Signal>::take(node) });
             }
             index += 1;
         }
@@ -481,10 +559,17 @@ impl ProcessCore {
             // SAFETY: nodes in the private queue are owned by the process.
             unsafe { queue::drop_node(node) };
         }
-        // SAFETY: single consumer (owner thread).
-        while let Pop::Node(n) = unsafe { self.queue.pop() } {
-            // SAFETY: popped, so owned.
-            unsafe { queue::drop_node(n) };
+        loop {
+            // SAFETY: single consumer (owner thread).
+            match unsafe { self.queue.pop() } {
+                // SAFETY: popped, so owned.
+                Pop::Node(n) => unsafe { queue::drop_node(n) },
+                Pop::Empty => break,
+                // A producer is between its two steps. It saw us alive (the state was not
+                // yet EXITED when it notified), so its message, and any behind it, must be
+                // dropped here, with the exit reason known: wait for it to link.
+                Pop::Busy => std::thread::yield_now(),
+            }
         }
     }
 
@@ -494,22 +579,54 @@ impl ProcessCore {
             && !self.exiting.load(Acquire)
     }
 
-    /// Pins the process to `home`. Called once, by the scheduler that first runs it.
+    /// Pins the process to `home` for the activation that starts now. Called by the scheduler
+    /// that gives the process a stack (it owns the process).
     pub(crate) fn set_home(&self, home: &Arc<SchedulerShared>) {
+        let old = self.home.load(Relaxed);
+        if std::ptr::eq(old.map_addr(|a| a & !MOVABLE), Arc::as_ptr(home)) {
+            // Back on the scheduler it last ran on: keep the count, drop the tag.
+            self.home.store(old.map_addr(|a| a & !MOVABLE), Release);
+            return;
+        }
         let raw = Arc::into_raw(home.clone()).cast_mut();
-        let old = self.home.swap(raw, AcqRel);
-        debug_assert!(old.is_null(), "process {} pinned twice", self.id);
+        self.home.store(raw, Release);
+        let old = old.map_addr(|a| a & !MOVABLE);
         if !old.is_null() {
-            // SAFETY: a non-null `home` always came from `Arc::into_raw` and we hold its count.
+            // SAFETY: a non-null `home` always came from `Arc::into_raw` and the record holds
+            // its count; nobody else can read the old value as untagged any more (we replaced
+            // it, and only the owner writes).
             drop(unsafe { Arc::from_raw(old) });
         }
     }
 
-    /// The scheduler the process is pinned to, if it has run.
-    pub(crate) fn home(&self) -> Option<&SchedulerShared> {
-        // SAFETY: non-null only after `set_home`, and the count it owns keeps the scheduler
-        // alive as long as this record.
-        unsafe { self.home.load(Acquire).as_ref() }
+    /// The activation ended and the stack went back to the pool: the process may move.
+    /// Called by the scheduler that owns it.
+    pub(crate) fn unpin(&self) {
+        let home = self.home.load(Relaxed);
+        self.home.store(home.map_addr(|a| a | MOVABLE), Release);
+        self.stack_low.store(0, Release);
+        self.stack_high.store(0, Release);
+    }
+
+    /// Where a woken process goes; `None` if it never ran (then it is never parked).
+    pub(crate) fn placement(&self) -> Option<Placement<'_>> {
+        let home = self.home.load(Acquire);
+        let movable = home.addr() & MOVABLE != 0;
+        // SAFETY: non-null only after `set_home`, and the count the record owns keeps that
+        // scheduler alive. Callers hold the right to enqueue the process (`Notify::Enqueue`):
+        // it is parked, so no owner is replacing (and releasing) `home` meanwhile.
+        let s = unsafe { home.map_addr(|a| a & !MOVABLE).as_ref() }?;
+        Some(if movable {
+            Placement::Movable(s)
+        } else {
+            Placement::Pinned(s)
+        })
+    }
+
+    /// Whether the process has a live coroutine on `s`. Read by `s`'s own thread, this is
+    /// exact: only `s` pins a process to `s` and only `s` unpins it from there.
+    pub(crate) fn is_pinned_to(&self, s: &SchedulerShared) -> bool {
+        std::ptr::eq(self.home.load(Acquire), s)
     }
 
     /// Publishes the process's stack.
@@ -565,8 +682,10 @@ fn exit_outcome(
 /// `catch_unwind` inside a process, in which case the exit resumes at the next runtime call.
 pub(crate) struct ExitUnwind;
 
-/// Unwinds the current process's stack up to its entry point, running destructors.
-pub(crate) fn exit_unwind() -> ! {
+/// Unwinds the current process's stack up to its entry point, running destructors, which can
+/// learn `reason` from [`dying`](crate::process::dying).
+pub(crate) fn exit_unwind(reason: ExitReason) -> ! {
+    crate::process::dying::set_unwinding(reason);
     std::panic::resume_unwind(Box::new(ExitUnwind))
 }
 

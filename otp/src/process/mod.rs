@@ -17,12 +17,14 @@
 //! | `Process.sleep(ms)` | [`sleep`] |
 
 pub(crate) mod core;
+pub(crate) mod dying;
 pub(crate) mod exit;
 mod info;
 pub(crate) mod name;
 pub(crate) mod pid;
 pub(crate) mod reference;
 mod relations;
+pub(crate) mod reply;
 pub(crate) mod spawn;
 pub(crate) mod state;
 
@@ -99,9 +101,9 @@ pub fn list() -> Vec<AnyPid> {
 pub fn exit_self(reason: ExitReason) -> ! {
     let core = context::expect_process("otp::exit");
     // SAFETY: we are the process; short borrow.
-    unsafe { core.local() }.exit.get_or_insert(reason);
+    let reason = unsafe { core.local() }.exit.get_or_insert(reason).clone();
     drop(core);
-    crate::process::core::exit_unwind()
+    crate::process::core::exit_unwind(reason)
 }
 
 /// Sends an exit signal to `pid` (`Process.exit/2`), following the BEAM's rules: `normal` is

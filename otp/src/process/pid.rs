@@ -53,7 +53,7 @@ impl<M: Send + 'static> Pid<M> {
     ///
     /// Each send costs the sender one reduction.
     pub fn send(&self, msg: M) {
-        self.core.send_user(msg);
+        let _ = self.core.send_user(msg);
         crate::runtime::budget::consume(1);
     }
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use crate::{
     mailbox::Mailbox,
     process::{
-        core::{meta, ProcessCore},
+        core::{meta, Activation, Outcome, ProcessCore},
+        exit::ExitReason,
         name,
         pid::Pid,
         reference::Ref,
@@ -64,8 +65,20 @@ where
         id,
         meta::<M, F>(),
         stack_size,
-        Box::new(move || body(Mailbox::attach())),
+        raw_body(body),
     ))
+}
+
+/// A raw process's one activation: its function, then a normal exit.
+fn raw_body<M, B>(body: B) -> Box<dyn Activation>
+where
+    M: Send + 'static,
+    B: FnOnce(Mailbox<M>) + Send + 'static,
+{
+    Box::new(move || {
+        body(Mailbox::attach());
+        Outcome::Exit(ExitReason::Normal)
+    })
 }
 
 /// Options for a spawn, builder style (like `std::thread::Builder`).
@@ -131,7 +144,7 @@ impl SpawnOptions {
         M: Send + 'static,
     {
         let mut reference = None;
-        let pid = self.spawn_inner::<M, F, _>(move |mb| f.call(mb), Some(&mut reference));
+        let pid = self.spawn_inner::<M, F>(raw_body(move |mb| f.call(mb)), Some(&mut reference));
         (
             pid,
             reference.expect("spawn_inner sets the monitor reference"),
@@ -149,22 +162,36 @@ impl SpawnOptions {
         F: ProcessFn<M, A, ()>,
         M: Send + 'static,
     {
-        self.spawn_inner::<M, F, _>(move |mb| f.call(mb), None)
+        self.spawn_inner::<M, F>(raw_body(move |mb| f.call(mb)), None)
     }
 
+    /// Spawns a process whose first activation is `body` (a behaviour process: see
+    /// [`Activation`]). `F` names its initial call.
     #[track_caller]
-    fn spawn_inner<M, F, B>(self, body: B, monitor: Option<&mut Option<Ref>>) -> Pid<M>
+    pub(crate) fn spawn_activation<M, F>(self, body: Box<dyn Activation>) -> Pid<M>
     where
         M: Send + 'static,
         F: ?Sized,
-        B: FnOnce(Mailbox<M>) + Send + 'static,
+    {
+        self.spawn_inner::<M, F>(body, None)
+    }
+
+    #[track_caller]
+    fn spawn_inner<M, F>(
+        self,
+        body: Box<dyn Activation>,
+        monitor: Option<&mut Option<Ref>>,
+    ) -> Pid<M>
+    where
+        M: Send + 'static,
+        F: ?Sized,
     {
         let pid = context::with_scheduler(|s| {
             let s = s.unwrap_or_else(|| {
                 panic!("otp::spawn must be called from inside an otp process (see otp::run)")
             });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
-            let core = new_core::<M, F, B>(s.next_id(), stack, body);
+            let core = Arc::new(ProcessCore::new(s.next_id(), meta::<M, F>(), stack, body));
             let pid = Pid::from_core(core.clone());
             // Name first: if it is taken, the process never existed (nothing to clean up).
             if let Some(n) = &self.name {
@@ -321,5 +348,5 @@ where
     F: Apply<Args>,
     Args: Send + 'static,
 {
-    SpawnOptions::new().spawn_inner::<(), F, _>(move |_: Mailbox<()>| f.apply(args), None)
+    SpawnOptions::new().spawn_inner::<(), F>(raw_body(move |_: Mailbox<()>| f.apply(args)), None)
 }

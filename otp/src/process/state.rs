@@ -44,8 +44,10 @@ pub(crate) const NOTIFIED: u32 = 4;
 pub(crate) enum Notify {
     /// The process was parked: the caller must put it on a run queue.
     Enqueue,
-    /// Someone else will run it (it is queued or running), or it is dead.
+    /// Someone else will run it (it is queued or running).
     Nothing,
+    /// It had exited: nobody will look at what was pushed.
+    Exited,
 }
 
 /// The scheduling word of one process.
@@ -60,8 +62,11 @@ impl SchedState {
 
     /// Rule 1, after a push.
     pub(crate) fn notify(&self) -> Notify {
-        if self.0.fetch_or(NOTIFIED, AcqRel) == IDLE {
+        let prev = self.0.fetch_or(NOTIFIED, AcqRel);
+        if prev == IDLE {
             Notify::Enqueue
+        } else if prev & !NOTIFIED == EXITED {
+            Notify::Exited
         } else {
             Notify::Nothing
         }

@@ -55,6 +55,11 @@ pub(crate) fn end_slice() -> i64 {
     BUDGET.with(|b| b.replace(UNLIMITED))
 }
 
+/// Reductions left in the current slice (huge outside a process).
+pub(crate) fn remaining() -> i64 {
+    BUDGET.with(Cell::get)
+}
+
 #[inline]
 pub(crate) fn consume(n: i64) {
     let left = BUDGET.with(|b| {

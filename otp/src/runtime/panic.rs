@@ -9,10 +9,17 @@ use std::{
     any::Any,
     cell::RefCell,
     panic::{self, AssertUnwindSafe},
-    sync::Once,
+    sync::{Arc, Once},
 };
 
-use crate::runtime::context;
+use crate::{
+    process::{
+        core::ExitUnwind,
+        dying,
+        exit::{ExitReason, PanicReason},
+    },
+    runtime::context,
+};
 
 thread_local! {
     static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -31,6 +38,15 @@ pub(crate) fn install_hook() {
                 let location = info
                     .location()
                     .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                // What the process will exit with if nothing catches this panic, for
+                // destructors that run during the unwind (see `process::dying`).
+                if !info.payload().is::<ExitUnwind>() {
+                    let message = message_of(info.payload());
+                    dying::set_unwinding(ExitReason::Panic(Arc::new(PanicReason::new(
+                        message,
+                        location.clone(),
+                    ))));
+                }
                 LAST_LOCATION.with(|c| *c.borrow_mut() = location);
             } else {
                 previous(info);
@@ -42,17 +58,26 @@ pub(crate) fn install_hook() {
 /// Runs `f`, catching a panic.
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
     LAST_LOCATION.with(|c| c.borrow_mut().take());
+    dying::clear_unwinding();
     panic::catch_unwind(AssertUnwindSafe(f))
 }
 
-/// The message and location of a caught panic payload.
-pub(crate) fn describe(payload: &(dyn Any + Send)) -> (String, Option<String>) {
-    let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+fn message_of(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
         "Box<dyn Any>".to_owned()
-    };
-    (message, LAST_LOCATION.with(|c| c.borrow_mut().take()))
+    }
+}
+
+/// The exit reason for a caught panic (not an exit unwind): the one the hook recorded when the
+/// panic began, so destructors that ran during the unwind reported the same value.
+pub(crate) fn reason(payload: &(dyn Any + Send)) -> ExitReason {
+    let location = LAST_LOCATION.with(|c| c.borrow_mut().take());
+    match dying::take_unwinding() {
+        Some(reason @ ExitReason::Panic(_)) => reason,
+        _ => ExitReason::Panic(Arc::new(PanicReason::new(message_of(payload), location))),
+    }
 }

@@ -50,8 +50,9 @@ use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::{
     process::{
-        core::{Body, Co, ExitUnwind, ProcessCore, Suspend},
-        exit::{ExitReason, PanicReason},
+        core::{Activation, Body, Co, ExitUnwind, Outcome, Placement, ProcessCore, Suspend},
+        dying,
+        exit::ExitReason,
         pid::AnyPid,
     },
     runtime::{
@@ -387,9 +388,14 @@ impl Scheduler {
             match item {
                 TimerItem::Send(entry) => entry.fire(),
                 TimerItem::Wake { process, seq } => {
-                    // SAFETY: the process is pinned to this thread (it registered the timer
-                    // while running here) and is not running now (we are in the scheduler
-                    // loop), so this thread owns its `Local`.
+                    // The wait that set this timer belongs to an activation on this
+                    // scheduler; if the process is no longer pinned here, that activation has
+                    // ended and the timer is stale.
+                    if !process.is_pinned_to(&self.shared) {
+                        continue;
+                    }
+                    // SAFETY: the process is pinned to this thread and is not running now (we
+                    // are in the scheduler loop), so this thread owns its `Local`.
                     let local = unsafe { process.local() };
                     if local.waiting
                         && local.wait_seq == seq
@@ -418,11 +424,11 @@ impl Scheduler {
         // nothing but the scheduler touches the body (process code only uses `Local`); the
         // coroutine stays in place while it runs.
         let body = unsafe { p.body() };
-        if let Body::NotStarted(_) = body {
-            let Body::NotStarted(f) = std::mem::replace(body, Body::Empty) else {
+        if let Body::Ready(_) = body {
+            let Body::Ready(task) = std::mem::replace(body, Body::Empty) else {
                 unreachable!()
             };
-            match self.start(&p, f) {
+            match self.start(&p, task) {
                 Some(co) => *body = Body::Started(co),
                 None => {
                     self.current.set(std::ptr::null());
@@ -480,27 +486,53 @@ impl Scheduler {
                     }
                 }
             }
-            CoroutineResult::Return(reason) => {
+            CoroutineResult::Return(outcome) => {
                 let Body::Started(co) = std::mem::replace(body, Body::Empty) else {
                     unreachable!()
                 };
                 let stack = co.into_stack();
-                let reason = match stack.check_canary() {
-                    Canary::Intact => reason,
-                    Canary::Overflowed => ExitReason::StackOverflow,
+                let outcome = match stack.check_canary() {
+                    Canary::Intact => outcome,
+                    Canary::Overflowed => {
+                        if !matches!(outcome, Outcome::Exit(_)) {
+                            tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
+                        }
+                        // Its state may have been written through the overflow: never run
+                        // (or drop) it again.
+                        std::mem::forget(outcome);
+                        Outcome::Exit(ExitReason::StackOverflow)
+                    }
                     Canary::Corrupted => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack past the gap into a neighbour; memory is corrupt, aborting");
                         std::process::abort();
                     }
                 };
                 self.stacks.borrow_mut().put(stack);
-                self.finish(&p, reason);
+                match outcome {
+                    Outcome::Exit(reason) => self.finish(&p, reason),
+                    Outcome::Idle(task) => {
+                        *body = Body::Ready(task);
+                        p.unpin();
+                        if !p.state.park() {
+                            // Something arrived while it was finishing: run it again.
+                            p.state.requeue();
+                            self.push_local(p);
+                        }
+                    }
+                    Outcome::Yield(task) => {
+                        *body = Body::Ready(task);
+                        p.unpin();
+                        p.state.requeue();
+                        self.push_yielded(p);
+                    }
+                }
             }
         }
     }
 
-    /// Gives a process its stack and coroutine. `None` if no stack could be had.
-    fn start(&self, p: &ProcRef, f: Box<dyn FnOnce() + Send>) -> Option<Co> {
+    /// Gives a process a stack and a coroutine for its next activation. `None` if no stack could
+    /// be had.
+    fn start(&self, p: &ProcRef, task: Box<dyn Activation>) -> Option<Co> {
         let stack = match self.stacks.borrow_mut().get(p.stack_size as usize) {
             Ok(s) => s,
             Err(e) => {
@@ -515,7 +547,7 @@ impl Scheduler {
         Some(Coroutine::with_stack(stack, move |yielder, ()| {
             // SAFETY: we are the process, running on its own thread; short borrow.
             unsafe { core.local() }.yielder = yielder;
-            entry(&core, f)
+            entry(&core, task)
         }))
     }
 
@@ -523,7 +555,11 @@ impl Scheduler {
     fn finish(&self, p: &ProcRef, reason: ExitReason) {
         p.exiting.store(true, Release);
         p.state.exit();
-        p.discard_mailbox();
+        // Messages still queued (calls among them) learn why their receiver is gone.
+        dying::scoped(&reason, || p.discard_mailbox());
+        // The name goes before anyone hears of the exit, so a supervisor that restarts the
+        // process on its EXIT finds the name free.
+        self.rt.release_name(p);
         p.notify_exit(&reason);
         if reason.is_crash() {
             log_crash(p, &reason);
@@ -532,27 +568,33 @@ impl Scheduler {
     }
 }
 
-/// The root of every process's coroutine: runs the body and turns how it ended into an exit
-/// reason.
-fn entry(core: &ProcRef, f: Box<dyn FnOnce() + Send>) -> ExitReason {
+/// The root of every activation's coroutine: runs it and turns how it ended into an outcome.
+fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
     let result = rt_panic::catch(move || {
-        // A kill that arrived before the first run.
+        // A kill that arrived while the process was queued.
         core.safepoint();
-        f();
+        task.activate()
     });
     // SAFETY: still the process itself; short borrow.
     let pending = unsafe { core.local() }.exit.take();
-    match result {
-        Ok(()) => pending.unwrap_or(ExitReason::Normal),
-        Err(payload) => {
-            if payload.is::<ExitUnwind>() {
-                pending.unwrap_or(ExitReason::Normal)
-            } else {
-                let (message, location) = rt_panic::describe(&*payload);
-                ExitReason::Panic(Arc::new(PanicReason::new(message, location)))
+    let outcome = match result {
+        Ok(Outcome::Exit(reason)) => Outcome::Exit(pending.unwrap_or(reason)),
+        Ok(next) => match pending {
+            // Doomed while finishing its work: drop its state here, on its own stack.
+            Some(reason) => {
+                dying::scoped(&reason, || drop(next));
+                Outcome::Exit(reason)
             }
-        }
-    }
+            None => next,
+        },
+        Err(payload) => Outcome::Exit(if payload.is::<ExitUnwind>() {
+            pending.unwrap_or(ExitReason::Normal)
+        } else {
+            rt_panic::reason(&*payload)
+        }),
+    };
+    dying::clear_unwinding();
+    outcome
 }
 
 /// Elixir's crash report, once, through `tracing`.
@@ -570,14 +612,21 @@ fn log_crash(p: &ProcRef, reason: &ExitReason) {
 }
 
 /// Puts a woken process on a run queue: its home scheduler's, locally if that is this thread.
+///
+/// A process that holds no stack (a behaviour process between messages) is movable: it goes to
+/// the waker's scheduler, where it is hot in cache and where idle schedulers can steal it.
+///
+/// The caller must hold the right to enqueue `p` (`Notify::Enqueue`).
 pub(crate) fn schedule(p: ProcRef) {
-    let Some(home) = p.home() else {
+    let (home, movable): (*const SchedulerShared, bool) = match p.placement() {
+        Some(Placement::Pinned(s)) => (s, false),
+        Some(Placement::Movable(s)) => (s, true),
         // Never started yet is never parked (it is queued from its spawn until it first
-        // runs), so a process being woken always has a home.
-        unreachable!("woke process {} that never ran", p.id);
+        // runs), so a process being woken always has run somewhere.
+        None => unreachable!("woke process {} that never ran", p.id),
     };
-    let home: *const SchedulerShared = home;
     context::with_scheduler(|s| match s {
+        Some(s) if movable => s.push_new(p),
         Some(s) if std::ptr::eq(Arc::as_ptr(&s.shared), home) => s.push_local(p),
         // SAFETY: `home` points into `p`'s own counted reference, and `p` is alive here.
         _ => unsafe { &*home }.push_remote(p),

@@ -147,11 +147,15 @@ impl RuntimeShared {
         }
     }
 
-    /// Bookkeeping after a process exited: table, name, root, shutdown.
-    pub(crate) fn process_exited(&self, p: &Arc<ProcessCore>, reason: &ExitReason) {
+    /// Releases the exited process's registered name, if it had one.
+    pub(crate) fn release_name(&self, p: &ProcessCore) {
         if p.named.load(Relaxed) {
             self.names.release(p.id);
         }
+    }
+
+    /// Bookkeeping after a process exited (its name already released): table, root, shutdown.
+    pub(crate) fn process_exited(&self, p: &Arc<ProcessCore>, reason: &ExitReason) {
         let left = self.table.remove(p);
         // Only the root's exit and the last exit during shutdown interest the waiting thread;
         // every other exit stays off the lock.

@@ -20,10 +20,13 @@ use std::{cell::UnsafeCell, ops::Range};
 
 use corosensei::trap::CoroutineTrapHandler;
 
-use crate::process::{core::Co, exit::ExitReason};
+use crate::process::{
+    core::{Co, Outcome},
+    exit::ExitReason,
+};
 
 struct Current {
-    handler: CoroutineTrapHandler<ExitReason>,
+    handler: CoroutineTrapHandler<Outcome>,
     guard_start: usize,
     guard_end: usize,
 }
@@ -63,7 +66,7 @@ mod imp {
         },
     };
 
-    use super::{ExitReason, CURRENT};
+    use super::{ExitReason, Outcome, CURRENT};
 
     const ALT_STACK_SIZE: usize = 64 * 1024;
 
@@ -153,11 +156,14 @@ mod imp {
             .try_with(|c| unsafe {
                 (*c.get())
                     .as_ref()
-                    .map(|c| (c.handler.clone(), c.guard_start, c.guard_end))
+                    .map(|c| (ptr::from_ref(&c.handler), c.guard_start, c.guard_end))
             })
             .ok()
             .flatten();
         if let Some((handler, guard_start, guard_end)) = current {
+            // SAFETY: the slot is not written while a coroutine runs (see `CURRENT`), so the
+            // handler it holds stays in place for this whole call.
+            let handler = unsafe { &*handler };
             // SAFETY: the kernel passes valid `siginfo_t` and `ucontext_t` pointers to an
             // SA_SIGINFO handler.
             let (addr, uc) = unsafe {
@@ -173,7 +179,8 @@ mod imp {
                 // still alive (its scheduler is inside `resume`). We update every register
                 // corosensei asks for before returning, as its contract requires.
                 unsafe {
-                    let regs = handler.setup_trap_handler(|| ExitReason::StackOverflow);
+                    let regs =
+                        handler.setup_trap_handler(|| Outcome::Exit(ExitReason::StackOverflow));
                     let g = &mut uc.uc_mcontext.gregs;
                     g[libc::REG_RIP as usize] = regs.rip as i64;
                     g[libc::REG_RSP as usize] = regs.rsp as i64;

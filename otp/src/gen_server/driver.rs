@@ -1,0 +1,281 @@
+//! The server process itself: the loop OTP's `gen_server` module runs, as an activation.
+//!
+//! A server is a behaviour process (see `process::core::Activation`): each activation takes
+//! the messages waiting in its mailbox one at a time, oldest first, and runs the callback for
+//! each; when the mailbox is empty it hands its state back ([`Outcome::Idle`]) and the scheduler
+//! returns the stack to the pool. Out of reductions between two messages, it hands itself back
+//! as [`Outcome::Yield`], also without a stack. So the only stack a server ever keeps is the one
+//! a callback blocks on.
+//!
+//! Stopping, in every way a server can stop, goes through one place, [`Driver::exit`]:
+//! `terminate` (unless the server died from a signal), then the state is dropped with the
+//! exit reason set as the dying reason, so every request the server still held (in its state, or
+//! the one in hand) fails its caller with that reason.
+
+use std::time::Duration;
+
+use super::{
+    call::From, name::Name, start::StartError, CallResult, CastResult, GenServer, Info, InitResult,
+    Next,
+};
+use crate::{
+    mailbox::{Mailbox, Message},
+    process::{
+        core::{Activation, ExitUnwind, Outcome},
+        dying,
+        reply::Promise,
+        AnyPid, ExitReason, Pid,
+    },
+    runtime::timer::{cancel_timer, send_after, TimerRef},
+    runtime::{budget, panic as rt_panic},
+    Timeout,
+};
+
+/// What a server's mailbox holds.
+pub(crate) enum Envelope<G: GenServer> {
+    Call(G::Call, From<G::Reply>),
+    Cast(G::Cast),
+    Info(G::Info),
+    /// The idle timeout armed with this sequence number fired.
+    Timeout(u32),
+    /// `GenServer.stop/3`.
+    Stop(ExitReason),
+}
+
+/// A server between callbacks: its state and the little the loop needs.
+pub(crate) struct Driver<G: GenServer> {
+    server: G,
+    /// The process that started it linked (`start_link`): an EXIT from it ends the server.
+    parent: Option<AnyPid>,
+    /// The name to register at start, and (for `via` names) to unregister at exit.
+    name: Option<Name>,
+    /// The armed idle timeout, with its sequence number.
+    timeout: Option<(TimerRef, u32)>,
+    timeout_seq: u32,
+}
+
+/// What to do after a message.
+enum Flow<R> {
+    Go,
+    /// Stop with this reason; the request in hand (if any) learns the reason after
+    /// `terminate`.
+    Stop(ExitReason, Option<From<R>>),
+    /// A callback panicked.
+    Crash(ExitReason, Option<From<R>>),
+}
+
+/// Runs a callback, turning a panic into the reason the server will exit with. Exit unwinds
+/// (a kill, an exit signal) keep unwinding: the server dies without `terminate`, as in OTP.
+fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, ExitReason> {
+    match rt_panic::catch(f) {
+        Ok(r) => Ok(r),
+        Err(payload) if payload.is::<ExitUnwind>() => std::panic::resume_unwind(payload),
+        Err(payload) => Err(rt_panic::reason(&*payload)),
+    }
+}
+
+impl<G: GenServer> Driver<G> {
+    pub(crate) fn new(server: G, parent: Option<AnyPid>, name: Option<Name>) -> Driver<G> {
+        Driver {
+            server,
+            parent,
+            name,
+            timeout: None,
+            timeout_seq: 0,
+        }
+    }
+
+    /// The first activation: register, `init`, tell the starter, then serve.
+    pub(crate) fn start(mut self: Box<Self>, started: Promise<Result<(), StartError>>) -> Outcome {
+        let mb = Mailbox::<Envelope<G>>::attach();
+        if let Some(name) = &self.name {
+            if let Err(holder) = name.register(&mb.pid().to_any()) {
+                started.fulfil(Err(StartError::AlreadyStarted(holder)));
+                // Not ours to unregister.
+                self.name = None;
+                return self.exit_quietly(ExitReason::Normal);
+            }
+        }
+        match guarded(|| self.server.init()) {
+            Ok(InitResult::Ok(next)) => {
+                started.fulfil(Ok(()));
+                drop(started);
+                match self.after(next) {
+                    Flow::Go => self.serve(mb),
+                    Flow::Stop(reason, _) => self.exit(reason, None),
+                    Flow::Crash(reason, _) => self.crash(reason, None),
+                }
+            }
+            Ok(InitResult::Ignore) => {
+                started.fulfil(Err(StartError::Ignore));
+                self.exit_quietly(ExitReason::Normal)
+            }
+            // OTP doesn't call `terminate` when `init` fails.
+            Ok(InitResult::Stop(reason)) => {
+                started.fulfil(Err(StartError::Stopped(reason.clone())));
+                self.exit_quietly(reason)
+            }
+            Err(reason) => {
+                started.fulfil(Err(StartError::Stopped(reason.clone())));
+                self.exit_quietly(reason)
+            }
+        }
+    }
+
+    /// Handles what is in the mailbox, then gives the stack back.
+    fn serve(mut self: Box<Self>, mut mb: Mailbox<Envelope<G>>) -> Outcome {
+        loop {
+            let Some(message) = mb.select(Timeout::After(Duration::ZERO), |_| true) else {
+                return Outcome::Idle(self);
+            };
+            match self.dispatch(message) {
+                Flow::Go => {}
+                Flow::Stop(reason, pending) => return self.exit(reason, pending),
+                Flow::Crash(reason, pending) => return self.crash(reason, pending),
+            }
+            if budget::remaining() <= 0 {
+                return Outcome::Yield(self);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, message: Message<Envelope<G>>) -> Flow<G::Reply> {
+        // Any message cancels an armed idle timeout; only the timeout's own message, if it is
+        // still the armed one, becomes `Info::Timeout`.
+        let armed = self.timeout.take();
+        if let Message::User(Envelope::Timeout(seq)) = &message {
+            return match armed {
+                Some((_, armed_seq)) if armed_seq == *seq => self.info(Info::Timeout),
+                _ => Flow::Go,
+            };
+        }
+        if let Some((timer, _)) = armed {
+            cancel_timer(&timer);
+        }
+        match message {
+            Message::User(Envelope::Call(request, from)) => {
+                let keep = from.clone();
+                match guarded(|| self.server.handle_call(request, from)) {
+                    Ok(CallResult::Reply(reply, next)) => {
+                        keep.reply(reply);
+                        self.after(next)
+                    }
+                    Ok(CallResult::NoReply(next)) => {
+                        drop(keep);
+                        self.after(next)
+                    }
+                    Ok(CallResult::Stop(reason, Some(reply))) => {
+                        keep.reply(reply);
+                        Flow::Stop(reason, None)
+                    }
+                    Ok(CallResult::Stop(reason, None)) => Flow::Stop(reason, Some(keep)),
+                    Err(reason) => Flow::Crash(reason, Some(keep)),
+                }
+            }
+            Message::User(Envelope::Cast(request)) => {
+                let result = guarded(|| self.server.handle_cast(request));
+                self.handled(result)
+            }
+            Message::User(Envelope::Info(m)) => self.info(Info::Message(m)),
+            Message::User(Envelope::Stop(reason)) => Flow::Stop(reason, None),
+            Message::User(Envelope::Timeout(_)) => unreachable!("handled above"),
+            Message::Exit { from, reason } => {
+                if self.parent.as_ref() == Some(&from) {
+                    // The parent is going: so are we, with its reason (OTP's rule).
+                    Flow::Stop(reason, None)
+                } else {
+                    self.info(Info::Exit { from, reason })
+                }
+            }
+            Message::Down {
+                reference,
+                pid,
+                reason,
+            } => self.info(Info::Down {
+                reference,
+                pid,
+                reason,
+            }),
+        }
+    }
+
+    fn info(&mut self, info: Info<G::Info>) -> Flow<G::Reply> {
+        let result = guarded(|| self.server.handle_info(info));
+        self.handled(result)
+    }
+
+    fn handled(&mut self, result: Result<CastResult<G::Continue>, ExitReason>) -> Flow<G::Reply> {
+        match result {
+            Ok(CastResult::NoReply(next)) => self.after(next),
+            Ok(CastResult::Stop(reason)) => Flow::Stop(reason, None),
+            Err(reason) => Flow::Crash(reason, None),
+        }
+    }
+
+    /// Carries out what a callback asked for besides waiting.
+    fn after(&mut self, mut next: Next<G::Continue>) -> Flow<G::Reply> {
+        loop {
+            match next {
+                Next::Wait | Next::Hibernate => return Flow::Go,
+                Next::Timeout(after) => {
+                    self.arm_timeout(after);
+                    return Flow::Go;
+                }
+                Next::Continue(c) => match guarded(|| self.server.handle_continue(c)) {
+                    Ok(CastResult::NoReply(n)) => next = n,
+                    Ok(CastResult::Stop(reason)) => return Flow::Stop(reason, None),
+                    Err(reason) => return Flow::Crash(reason, None),
+                },
+            }
+        }
+    }
+
+    fn arm_timeout(&mut self, after: Duration) {
+        let me: Pid<Envelope<G>> = Mailbox::<Envelope<G>>::attach().pid();
+        self.timeout_seq = self.timeout_seq.wrapping_add(1);
+        let timer = send_after(&me, Envelope::Timeout(self.timeout_seq), after);
+        self.timeout = Some((timer, self.timeout_seq));
+    }
+
+    /// A callback panicked: `terminate`, then exit with the panic (OTP's crash path).
+    fn crash(self: Box<Self>, reason: ExitReason, pending: Option<From<G::Reply>>) -> Outcome {
+        self.exit(reason, pending)
+    }
+
+    /// The server stops with `reason`: `terminate` (whose own panic, if any, becomes the
+    /// reason), then the state goes, and with it every request still held.
+    fn exit(mut self: Box<Self>, reason: ExitReason, pending: Option<From<G::Reply>>) -> Outcome {
+        let reason = match guarded(|| self.server.terminate(&reason)) {
+            Ok(()) => reason,
+            Err(crash) => crash,
+        };
+        dying::scoped(&reason, move || drop((pending, self)));
+        Outcome::Exit(reason)
+    }
+
+    /// Exits without `terminate` (a failed start).
+    fn exit_quietly(self: Box<Self>, reason: ExitReason) -> Outcome {
+        dying::scoped(&reason, move || drop(self));
+        Outcome::Exit(reason)
+    }
+}
+
+impl<G: GenServer> Drop for Driver<G> {
+    fn drop(&mut self) {
+        if let Some((timer, _)) = self.timeout.take() {
+            cancel_timer(&timer);
+        }
+        if let Some(Name::Via(service)) = &self.name {
+            if let Some(me) = crate::runtime::context::current_process() {
+                service.unregister_name(&AnyPid::from_core(me));
+            }
+        }
+    }
+}
+
+impl<G: GenServer> Activation for Driver<G> {
+    fn activate(self: Box<Self>) -> Outcome {
+        let mb = Mailbox::<Envelope<G>>::attach();
+        self.serve(mb)
+    }
+}

@@ -1,0 +1,271 @@
+//! [`Server`]: a handle to a running server, by pid or by name.
+
+use std::{fmt, panic::Location, sync::Arc, time::Instant};
+
+use super::{
+    call::{CallError, From},
+    driver::Envelope,
+    name::Name,
+    GenServer, DEFAULT_CALL_TIMEOUT,
+};
+use crate::{
+    process::{self, reply, AnyPid, ExitReason, NotRegistered, Pid},
+    runtime::{budget, context},
+    Timeout,
+};
+
+/// A handle to a server: `call`, `cast`, `send` and `stop` it. Cheap to clone, `Send` and
+/// `Sync`; pass it to any process.
+///
+/// A handle from [`start`](super::start) points at that process. A handle from
+/// [`Server::named`] (or [`Server::from_name`]) looks the name up at every use, so it stays
+/// valid across restarts: the supervisor's new incarnation answers under the same name.
+///
+/// ```
+/// use otp::gen_server::{self, CallResult, From, GenServer, Server, StartOptions};
+///
+/// struct Greeter;
+/// impl GenServer for Greeter {
+///     type Call = String;
+///     type Reply = String;
+///     type Cast = ();
+///     type Info = ();
+///     type Continue = ();
+///     fn handle_call(&mut self, name: String, _: From<String>) -> CallResult<String> {
+///         CallResult::reply(format!("Hello, {name}!"))
+///     }
+/// }
+///
+/// otp::run(|| {
+///     StartOptions::new().name("greeter").start_link(Greeter).unwrap();
+///     let greeter = Server::<Greeter>::named("greeter");
+///     assert_eq!(greeter.call("Joe".into()).unwrap(), "Hello, Joe!");
+/// });
+/// ```
+pub struct Server<G: GenServer> {
+    target: Target<G>,
+}
+
+enum Target<G: GenServer> {
+    Pid(Pid<Envelope<G>>),
+    Name(Name),
+}
+
+impl<G: GenServer> Clone for Server<G> {
+    fn clone(&self) -> Self {
+        Server {
+            target: match &self.target {
+                Target::Pid(p) => Target::Pid(p.clone()),
+                Target::Name(n) => Target::Name(n.clone()),
+            },
+        }
+    }
+}
+
+impl<G: GenServer> fmt::Debug for Server<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            Target::Pid(p) => write!(f, "Server({p})"),
+            Target::Name(n) => write!(f, "Server({n})"),
+        }
+    }
+}
+
+impl<G: GenServer> Server<G> {
+    pub(crate) fn from_pid(pid: Pid<Envelope<G>>) -> Server<G> {
+        Server {
+            target: Target::Pid(pid),
+        }
+    }
+
+    /// A handle to whichever process holds the local name `name` at each use.
+    pub fn named(name: impl AsRef<str>) -> Server<G> {
+        Server::from_name(Name::local(name))
+    }
+
+    /// A handle to whichever process holds `name` (local or `via`) at each use.
+    pub fn from_name(name: Name) -> Server<G> {
+        Server {
+            target: Target::Name(name),
+        }
+    }
+
+    /// The name this handle resolves, if it was made from one.
+    pub fn name(&self) -> Option<&Name> {
+        match &self.target {
+            Target::Name(n) => Some(n),
+            Target::Pid(_) => None,
+        }
+    }
+
+    /// The server's process now: the pid this handle holds, or the current holder of its name.
+    /// `None` if nobody holds the name (or holds it with another kind of server).
+    pub fn pid(&self) -> Option<AnyPid> {
+        self.resolve().map(|p| p.to_any())
+    }
+
+    fn resolve(&self) -> Option<Pid<Envelope<G>>> {
+        match &self.target {
+            Target::Pid(p) => Some(p.clone()),
+            Target::Name(n) => n.whereis()?.downcast(),
+        }
+    }
+
+    fn resolve_or_unregistered(&self) -> Result<Option<Pid<Envelope<G>>>, NotRegistered> {
+        match &self.target {
+            Target::Pid(p) => Ok(Some(p.clone())),
+            Target::Name(n) => match n.whereis().and_then(|p| p.downcast()) {
+                Some(p) => Ok(Some(p)),
+                None => Err(NotRegistered(n.to_string())),
+            },
+        }
+    }
+
+    /// Calls the server and waits up to 5 s for the reply (`GenServer.call/2`).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError`]: no such server, the server calling itself, timeout, the server's exit
+    /// reason if it died before replying, or a request dropped unanswered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a process.
+    #[track_caller]
+    pub fn call(&self, request: G::Call) -> Result<G::Reply, CallError> {
+        self.call_at(request, DEFAULT_CALL_TIMEOUT, Location::caller())
+    }
+
+    /// Calls the server with an explicit timeout (`GenServer.call/3`;
+    /// [`Timeout::Infinity`] waits for ever).
+    ///
+    /// # Errors
+    ///
+    /// As for [`call`](Server::call).
+    #[track_caller]
+    pub fn call_timeout(
+        &self,
+        request: G::Call,
+        timeout: impl Into<Timeout>,
+    ) -> Result<G::Reply, CallError> {
+        self.call_at(request, timeout.into(), Location::caller())
+    }
+
+    fn call_at(
+        &self,
+        request: G::Call,
+        timeout: Timeout,
+        at: &'static Location<'static>,
+    ) -> Result<G::Reply, CallError> {
+        let pid = self.resolve().ok_or(CallError::NoProc)?;
+        if std::ptr::eq(context::current_raw(), Arc::as_ptr(pid.as_any().core())) {
+            return Err(CallError::CallingSelf);
+        }
+        let deadline = match timeout {
+            Timeout::Infinity => None,
+            Timeout::After(d) => Some(Instant::now() + d),
+        };
+        let (promise, waiter) = reply::slot("GenServer::call");
+        if !pid
+            .as_any()
+            .core()
+            .send_user(Envelope::<G>::Call(request, From::new(promise)))
+        {
+            return Err(CallError::NoProc);
+        }
+        match waiter.wait(deadline, at) {
+            Some(Ok(reply)) => Ok(reply),
+            Some(Err(Some(reason))) => Err(CallError::Exit(reason)),
+            Some(Err(None)) => Err(CallError::NoReply),
+            None => Err(CallError::Timeout),
+        }
+    }
+
+    /// Sends an asynchronous request (`GenServer.cast/2`); never blocks. Silent if the server's
+    /// pid is dead, as `send` is.
+    ///
+    /// # Errors
+    ///
+    /// For a handle made from a name: [`NotRegistered`] if nobody holds the name now, so a cast
+    /// made while a supervisor restarts the server is never silently lost.
+    pub fn cast(&self, request: G::Cast) -> Result<(), NotRegistered> {
+        self.deliver(Envelope::Cast(request))
+    }
+
+    /// Sends a plain message, for [`handle_info`](GenServer::handle_info) (`send/2`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`cast`](Server::cast).
+    pub fn send(&self, message: G::Info) -> Result<(), NotRegistered> {
+        self.deliver(Envelope::Info(message))
+    }
+
+    fn deliver(&self, envelope: Envelope<G>) -> Result<(), NotRegistered> {
+        if let Some(pid) = self.resolve_or_unregistered()? {
+            let _ = pid.as_any().core().send_user::<Envelope<G>>(envelope);
+        }
+        budget::consume(1);
+        Ok(())
+    }
+
+    /// Stops the server with `reason` and waits until it has exited (`GenServer.stop/3`):
+    /// [`terminate`](GenServer::terminate) runs first. If it takes longer than `timeout`,
+    /// returns [`CallError::Timeout`] (the server keeps stopping).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NoProc`] if there is no such server; [`CallError::CallingSelf`];
+    /// [`CallError::Timeout`]; [`CallError::Exit`] if it exited with another reason than
+    /// `reason` (it crashed in `terminate`, or died otherwise meanwhile).
+    ///
+    /// # Panics
+    ///
+    /// Outside a process.
+    ///
+    /// ```
+    /// use otp::{gen_server::{self, GenServer}, ExitReason, Timeout};
+    ///
+    /// struct Idle;
+    /// impl GenServer for Idle {
+    ///     type Call = ();
+    ///     type Reply = ();
+    ///     type Cast = ();
+    ///     type Info = ();
+    ///     type Continue = ();
+    /// }
+    ///
+    /// otp::run(|| {
+    ///     let s = gen_server::start(Idle).unwrap();
+    ///     s.stop(ExitReason::Normal, Timeout::Infinity).unwrap();
+    ///     assert!(s.pid().map_or(true, |p| !otp::process::alive(&p)));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn stop(&self, reason: ExitReason, timeout: impl Into<Timeout>) -> Result<(), CallError> {
+        let at = Location::caller();
+        let pid = self.resolve().ok_or(CallError::NoProc)?;
+        let me = context::expect_process("GenServer::stop");
+        if Arc::ptr_eq(&me, pid.as_any().core()) {
+            return Err(CallError::CallingSelf);
+        }
+        let deadline = match timeout.into() {
+            Timeout::Infinity => None,
+            Timeout::After(d) => Some(Instant::now() + d),
+        };
+        let reference = process::monitor(&pid);
+        let _ = pid
+            .as_any()
+            .core()
+            .send_user(Envelope::<G>::Stop(reason.clone()));
+        match crate::mailbox::await_down(&me, reference, deadline, at) {
+            None => {
+                process::demonitor_flush(reference);
+                Err(CallError::Timeout)
+            }
+            Some(ExitReason::NoProc) => Err(CallError::NoProc),
+            Some(r) if r == reason => Ok(()),
+            Some(r) => Err(CallError::Exit(r)),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Why the current process is dying, for destructors that must tell someone.
+//!
+//! When a process ends, whatever it owned is dropped: its state, the messages still in its
+//! mailbox. Some of those are promises to other processes (the reply handle of a pending
+//! `call`), and a broken promise must say *why* it broke: the caller of a server that crashed
+//! gets the server's exit reason, exactly as a monitor would have told it. This module keeps that
+//! reason where such a destructor can read it, on the dropping thread:
+//!
+//! * **scoped**: set around a drop that the runtime or a behaviour does knowingly (the mailbox
+//!   of an exited process, the state of a server that stopped). It belongs to the process that
+//!   set it (or to none, in the scheduler), so another process switched in meanwhile, if a
+//!   destructor blocks, does not see it.
+//! * **unwinding**: set as soon as a process starts to unwind (an exit signal, `exit`, or a
+//!   panic, by the panic hook) and read only while the thread is panicking. Nothing switches
+//!   processes during an unwind, so it cannot leak to another process.
+
+use std::cell::RefCell;
+
+use crate::{process::exit::ExitReason, runtime::context};
+
+thread_local! {
+    static SCOPED: RefCell<Option<(usize, ExitReason)>> = const { RefCell::new(None) };
+    static UNWINDING: RefCell<Option<ExitReason>> = const { RefCell::new(None) };
+}
+
+fn current() -> usize {
+    context::current_raw().addr()
+}
+
+/// Runs `f` (a drop) with `reason` as the dying reason of the current process.
+pub(crate) fn scoped<R>(reason: &ExitReason, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<(usize, ExitReason)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SCOPED.with(|s| *s.borrow_mut() = self.0.take());
+        }
+    }
+    let previous = SCOPED.with(|s| s.borrow_mut().replace((current(), reason.clone())));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// The current process starts to unwind with `reason`.
+pub(crate) fn set_unwinding(reason: ExitReason) {
+    UNWINDING.with(|u| *u.borrow_mut() = Some(reason));
+}
+
+/// Takes the unwinding reason (the catcher knows the outcome now).
+pub(crate) fn take_unwinding() -> Option<ExitReason> {
+    UNWINDING.with(|u| u.borrow_mut().take())
+}
+
+/// The activation is over: nothing on this thread is unwinding for it any more.
+pub(crate) fn clear_unwinding() {
+    UNWINDING.with(|u| u.borrow_mut().take());
+}
+
+/// Why the process dropping something is dying, if it is.
+pub(crate) fn reason() -> Option<ExitReason> {
+    let me = current();
+    let scoped = SCOPED.with(|s| match &*s.borrow() {
+        Some((owner, reason)) if *owner == me => Some(reason.clone()),
+        _ => None,
+    });
+    if scoped.is_some() {
+        return scoped;
+    }
+    if std::thread::panicking() {
+        return UNWINDING.with(|u| u.borrow().clone());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scoped_reason_is_seen_inside_and_restored_after() {
+        assert!(reason().is_none());
+        scoped(&ExitReason::Shutdown, || {
+            assert_eq!(reason(), Some(ExitReason::Shutdown));
+            scoped(&ExitReason::Killed, || {
+                assert_eq!(reason(), Some(ExitReason::Killed));
+            });
+            assert_eq!(reason(), Some(ExitReason::Shutdown));
+        });
+        assert!(reason().is_none());
+    }
+
+    #[test]
+    fn unwinding_reason_only_counts_while_panicking() {
+        set_unwinding(ExitReason::Killed);
+        assert!(reason().is_none(), "not panicking: stale");
+        struct Probe(std::sync::mpsc::Sender<Option<ExitReason>>);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                self.0.send(reason()).unwrap();
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r = std::panic::catch_unwind(move || {
+            let _p = Probe(tx);
+            std::panic::resume_unwind(Box::new(()));
+        });
+        assert!(r.is_err());
+        assert_eq!(rx.recv().unwrap(), Some(ExitReason::Killed));
+        clear_unwinding();
+    }
+}
