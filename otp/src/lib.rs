@@ -45,11 +45,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod application;
+pub mod dynamic_supervisor;
 pub mod gen_server;
 mod loom;
 pub mod mailbox;
 pub mod process;
 mod runtime;
+pub mod supervisor;
 
 pub use crate::{
     mailbox::{sleep, Mailbox, Message, MessageRef, Term, Timeout},
