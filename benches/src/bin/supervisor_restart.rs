@@ -108,9 +108,7 @@ fn main() {
             lat.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
         }
         let total = t0.elapsed();
-        assert!(otp::process::alive(
-            &sup.pid().expect("the supervisor runs")
-        ));
+        assert!(otp::process::alive(sup.pid().expect("the supervisor runs")));
         let mut sorted = lat.clone();
         sorted.sort_unstable();
         let k = lat.len().min(1000);
