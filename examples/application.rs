@@ -48,7 +48,10 @@ impl Application for Shop {
             gen_server::start_link(Greeter(greeting.clone()))
         });
         let sup = supervisor::start_link(vec![greeter], Options::new(Strategy::OneForOne))?;
-        println!("shop started: {:?} children", sup.count_children().map(|c| c.active));
+        println!(
+            "shop started: {:?} children",
+            sup.count_children().map(|c| c.active)
+        );
         stop_me_soon();
         Ok(sup)
     }

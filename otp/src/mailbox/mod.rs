@@ -28,7 +28,9 @@ use self::queue::{Header, Node};
 pub use self::term::Term;
 use crate::{
     process::{
-        core::{Incoming, ProcessCore, Signal, Suspend, TAG_SYSTEM, TAG_USER},
+        core::{
+            Incoming, ProcessCore, Signal, Suspend, NOT_WAITING, TAG_SYSTEM, TAG_USER, WAIT_FOREVER,
+        },
         exit::ExitReason,
         pid::{AnyPid, Pid},
         reference::Ref,
@@ -435,26 +437,33 @@ pub(crate) fn wait(
         std::thread::yield_now();
         return;
     }
-    let seq = {
+    context::with_scheduler(|s| {
+        let s = s.expect("a process runs on a scheduler");
         // SAFETY: we are the process; short borrow.
         let local = unsafe { core.local() };
-        local.wait_seq += 1;
-        local.waiting = true;
-        local.wait_seq
-    };
-    if let Some(d) = deadline {
-        timer::add(
-            d,
-            timer::TimerItem::Wake {
-                process: core.clone(),
-                seq,
-            },
-        );
-    }
+        local.wait = match deadline {
+            None => WAIT_FOREVER,
+            Some(d) => {
+                let tick = s.timers.tick_of(d).max(1);
+                // One wheel entry serves every wait whose deadline is no earlier.
+                if tick < local.armed {
+                    local.armed = tick;
+                    s.timers.insert_tick(
+                        tick,
+                        timer::TimerItem::Wake {
+                            process: core.clone(),
+                            tick,
+                        },
+                    );
+                }
+                tick
+            }
+        };
+    });
     core.set_current(Some(at));
     switch::suspend(Suspend::Wait);
     // SAFETY: we are the process again; short borrow.
-    unsafe { core.local() }.waiting = false;
+    unsafe { core.local() }.wait = NOT_WAITING;
 }
 
 /// Suspends the calling process for `duration` (`Process.sleep/1`). Messages that arrive wait

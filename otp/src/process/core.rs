@@ -217,17 +217,29 @@ impl PrivateQueue {
     }
 }
 
+/// [`Local::wait`]: not waiting.
+pub(crate) const NOT_WAITING: u64 = 0;
+/// [`Local::wait`]: waiting without a deadline.
+pub(crate) const WAIT_FOREVER: u64 = u64::MAX;
+/// [`Local::armed`]: no wait timer in the wheel.
+pub(crate) const NO_TIMER: u64 = u64::MAX;
+
 /// Owned by the thread running the process; see the module docs.
 pub(crate) struct Local {
     /// Set when the coroutine starts; valid while it lives.
     pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Messages taken off the shared queue, oldest first, not yet received.
     pub(crate) private: PrivateQueue,
-    /// Bumped at every wait; a receive-timeout timer only fires the wait it was set for.
-    pub(crate) wait_seq: u32,
-    pub(crate) waiting: bool,
-    /// Set once the process must die; every later safe point unwinds again.
-    pub(crate) exit: Option<ExitReason>,
+    /// While the process waits: the timer tick of its deadline, or [`WAIT_FOREVER`];
+    /// [`NOT_WAITING`] otherwise.
+    pub(crate) wait: u64,
+    /// The tick of the earliest wait timer this process has in its scheduler's wheel
+    /// ([`NO_TIMER`]: none). A wait whose deadline is no earlier reuses it (a call in a loop
+    /// adds one wheel entry per timeout period, not one per call); when it fires for a wait
+    /// that is not due yet, it is re-armed at that wait's deadline.
+    pub(crate) armed: u64,
+    /// Set once the process must die; every later safe point unwinds again. Boxed: rare.
+    pub(crate) exit: Option<Box<ExitReason>>,
 }
 
 /// The process record. See the module docs.
@@ -321,8 +333,8 @@ impl ProcessCore {
             local: UnsafeCell::new(Local {
                 yielder: std::ptr::null(),
                 private: PrivateQueue::default(),
-                wait_seq: 0,
-                waiting: false,
+                wait: NOT_WAITING,
+                armed: NO_TIMER,
                 exit: None,
             }),
             reductions: AtomicU64::new(0),
@@ -451,7 +463,7 @@ impl ProcessCore {
     pub(crate) fn check_exit(&self) {
         // SAFETY: owner thread, short borrow.
         let reason = match &unsafe { self.local() }.exit {
-            Some(reason) if !std::thread::panicking() => reason.clone(),
+            Some(reason) if !std::thread::panicking() => (**reason).clone(),
             _ => return,
         };
         exit_unwind(reason);
@@ -500,7 +512,7 @@ impl ProcessCore {
                 self.mark_taken();
                 // SAFETY: as above.
                 unsafe { queue::drop_node(node) };
-                local.exit.get_or_insert(reason);
+                local.exit.get_or_insert(Box::new(reason));
             }
         }
     }
@@ -602,6 +614,10 @@ impl ProcessCore {
     /// The activation ended and the stack went back to the pool: the process may move.
     /// Called by the scheduler that owns it.
     pub(crate) fn unpin(&self) {
+        // SAFETY: the caller owns the process (it is the scheduler ending its activation).
+        // A wait timer still in this scheduler's wheel is ignored from now on (the process is
+        // not pinned here), so the next activation must arm its own.
+        unsafe { self.local() }.armed = NO_TIMER;
         let home = self.home.load(Relaxed);
         self.home.store(home.map_addr(|a| a | MOVABLE), Release);
         self.stack_low.store(0, Release);

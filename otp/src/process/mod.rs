@@ -101,7 +101,7 @@ pub fn list() -> Vec<AnyPid> {
 pub fn exit_self(reason: ExitReason) -> ! {
     let core = context::expect_process("otp::exit");
     // SAFETY: we are the process; short borrow.
-    let reason = unsafe { core.local() }.exit.get_or_insert(reason).clone();
+    let reason = (**unsafe { core.local() }.exit.get_or_insert(Box::new(reason))).clone();
     drop(core);
     crate::process::core::exit_unwind(reason)
 }

@@ -120,7 +120,7 @@ impl<T> Clone for Promise<T> {
 
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
-        if self.0.holders.fetch_sub(1, AcqRel) == 1 {
+        if self.0.holders.fetch_sub(1, AcqRel) == 1 && self.0.state.load(Relaxed) == EMPTY {
             complete(&self.0, Err(dying::reason()));
         }
     }
@@ -183,16 +183,20 @@ impl<T> Waiter<T> {
         let core = &self.0.waiter;
         debug_assert!(std::ptr::eq(context::current_raw(), Arc::as_ptr(core)));
         budget::consume(1);
+        // The deadline was set just before the request went out: the clock need not be read
+        // before the first wait.
+        let mut first = true;
         loop {
             core.safepoint();
             if let Some(answer) = self.try_take() {
                 core.set_current(None);
                 return Some(answer);
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if !first && deadline.is_some_and(|d| Instant::now() >= d) {
                 core.set_current(None);
                 return None;
             }
+            first = false;
             mailbox::wait(core, deadline, at);
         }
     }

@@ -50,7 +50,10 @@ use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::{
     process::{
-        core::{Activation, Body, Co, ExitUnwind, Outcome, Placement, ProcessCore, Suspend},
+        core::{
+            Activation, Body, Co, ExitUnwind, Outcome, Placement, ProcessCore, Suspend,
+            NOT_WAITING, NO_TIMER, WAIT_FOREVER,
+        },
         dying,
         exit::ExitReason,
         pid::AnyPid,
@@ -384,10 +387,12 @@ impl Scheduler {
     /// Fires due timers; returns how many processes that woke here.
     fn fire_timers(&self) -> usize {
         let mut woke = 0;
-        for item in self.timers.expire(Instant::now()) {
+        let now = Instant::now();
+        let now_tick = self.timers.now_tick(now);
+        for item in self.timers.expire(now) {
             match item {
                 TimerItem::Send(entry) => entry.fire(),
-                TimerItem::Wake { process, seq } => {
+                TimerItem::Wake { process, tick } => {
                     // The wait that set this timer belongs to an activation on this
                     // scheduler; if the process is no longer pinned here, that activation has
                     // ended and the timer is stale.
@@ -397,12 +402,30 @@ impl Scheduler {
                     // SAFETY: the process is pinned to this thread and is not running now (we
                     // are in the scheduler loop), so this thread owns its `Local`.
                     let local = unsafe { process.local() };
-                    if local.waiting
-                        && local.wait_seq == seq
-                        && process.state.notify() == crate::process::state::Notify::Enqueue
-                    {
-                        self.push_local(process);
-                        woke += 1;
+                    if local.armed == tick {
+                        local.armed = NO_TIMER;
+                    }
+                    match local.wait {
+                        NOT_WAITING | WAIT_FOREVER => {}
+                        due if due <= now_tick => {
+                            if process.state.notify() == crate::process::state::Notify::Enqueue {
+                                self.push_local(process);
+                                woke += 1;
+                            }
+                        }
+                        // A later wait reused this timer: arm one for its own deadline.
+                        later => {
+                            if later < local.armed {
+                                local.armed = later;
+                                self.timers.insert_tick(
+                                    later,
+                                    TimerItem::Wake {
+                                        process,
+                                        tick: later,
+                                    },
+                                );
+                            }
+                        }
                     }
                 }
             }
@@ -576,7 +599,7 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
         task.activate()
     });
     // SAFETY: still the process itself; short borrow.
-    let pending = unsafe { core.local() }.exit.take();
+    let pending = unsafe { core.local() }.exit.take().map(|r| *r);
     let outcome = match result {
         Ok(Outcome::Exit(reason)) => Outcome::Exit(pending.unwrap_or(reason)),
         Ok(next) => match pending {

@@ -39,8 +39,12 @@ const CANCELLED: u8 = 2;
 pub(crate) enum TimerItem {
     /// A `send_after`.
     Send(Arc<TimerEntry>),
-    /// The deadline of a process's wait (`receive ... after`, `sleep`).
-    Wake { process: Arc<ProcessCore>, seq: u32 },
+    /// The deadline of a process's wait (`receive ... after`, `sleep`, a call), at this tick.
+    /// One entry may serve several successive waits of the process (see `Local::armed`).
+    Wake {
+        process: Arc<ProcessCore>,
+        tick: u64,
+    },
 }
 
 /// One `send_after`.
@@ -115,14 +119,22 @@ impl Timers {
     }
 
     /// The tick at or after `at` (timers never fire early).
-    fn tick_of(&self, at: Instant) -> u64 {
+    pub(crate) fn tick_of(&self, at: Instant) -> u64 {
         let nanos = at.saturating_duration_since(self.epoch).as_nanos();
         u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX)
     }
 
     pub(crate) fn insert(&self, at: Instant, item: TimerItem) {
-        let tick = self.tick_of(at);
+        self.insert_tick(self.tick_of(at), item);
+    }
+
+    pub(crate) fn insert_tick(&self, tick: u64, item: TimerItem) {
         self.wheel.borrow_mut().insert(tick, item);
+    }
+
+    /// The last whole tick at `now` (what `expire(now)` fires up to).
+    pub(crate) fn now_tick(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Everything due at `now`.
