@@ -7,12 +7,14 @@ RAW: bench= lines tagged `cfg=ID run=K` (and maxrss_kb=N). COMMANDS: one config 
 `id<TAB>group<TAB>impl<TAB>command`, impl one of otp/beam/go. FAILURES: lines
 `cfg=ID run=K FAILED|UNSUPPORTED ...`.
 
-For each group (a workload configuration), variant (phase=/variant= keys) and metric, prints the
-median over the runs of ours (otp), the BEAM and Go, and the ratios ours/BEAM and ours/Go. The
-"better" column says which direction wins for that metric: for times and bytes lower is
-better, so a ratio below 1 means we win; for rates (msgs_per_s, calls_per_s) higher is better,
-so a ratio above 1 means we win. A group named "X+suffix" borrows ours/BEAM from group X when it
-has none of its own. Standard library only.
+For each group (a workload configuration), variant (phase=/variant=/clients= keys) and metric,
+prints the median over the runs of ours (otp), the BEAM and Go, and the ratios ours/BEAM and
+ours/Go. The "better" column says which direction wins for that metric: for times and bytes
+lower is better, so a ratio below 1 means we win; for rates (msgs_per_s, calls_per_s) higher is
+better, so a ratio above 1 means we win. A group named "X+suffix" borrows ours/BEAM from group X
+when it has none of its own. A line whose SPLIT_KEYS key has another value than the listed one
+goes to group "X+key_value" (Go's genserver_call prints reply=percall, the like-for-like figure
+kept in group X, and reply=reuse, shown as "genserver_call+reply_reuse"). Standard library only.
 """
 import statistics
 import sys
@@ -26,7 +28,8 @@ METRICS = [
     "stop_send_ms", "stop_ms", "ns_per_spawn_exit", "wall_ms", "spawn_loop_ms", "ns_per_hop",
     "pass_ms", "setup_ms", "ns_per_roundtrip", "ns_per_call", "calls_per_s", "msgs_per_s",
     "ns_per_msg", "ns_per_receive", "ns_per_receive_empty_mailbox", "extra_ns_due_to_mailbox",
-    "maxrss_kb",
+    "bytes_per_server", "bytes_per_server_minus_state", "rss_bytes_per_server", "info_memory",
+    "ns_per_start", "ns_per_first_call", "maxrss_kb",
 ]
 HIGHER_IS_BETTER = {"msgs_per_s", "calls_per_s"}
 # The metrics of the headline table, per bench (the full table has every metric).
@@ -40,8 +43,12 @@ HEADLINE = {
     "fan_in": ["msgs_per_s"],
     "selective_receive": ["ns_per_receive", "ns_per_receive_empty_mailbox",
                           "extra_ns_due_to_mailbox"],
+    "genserver_call": ["ns_per_call", "calls_per_s"],
+    "genserver_idle": ["bytes_per_server", "bytes_per_server_minus_state", "info_memory"],
 }
-VARIANT_KEYS = ["phase", "variant"]
+VARIANT_KEYS = ["phase", "variant", "clients"]
+# key -> the value that stays in the config's own group; other values go to "group+key_value".
+SPLIT_KEYS = {"reply": "percall"}
 IMPLS = ["otp", "beam", "go"]
 
 
@@ -107,6 +114,9 @@ def main(argv):
             if "bench" not in kv or kv.get("cfg") not in cfg_info:
                 continue
             group, impl = cfg_info[kv["cfg"]]
+            for k, own in SPLIT_KEYS.items():
+                if k in kv and kv[k] != own:
+                    group = f"{group}+{k}_{kv[k]}"
             variant = " ".join(f"{k}={kv[k]}" for k in VARIANT_KEYS if k in kv)
             row = values.setdefault((group, variant, kv["bench"]), OrderedDict())
             for k, v in kv.items():
@@ -135,7 +145,12 @@ def main(argv):
     def rows(headline):
         out = []
         rank = {g: i for i, g in enumerate(groups_order)}
-        keys = sorted(values, key=lambda k: rank.get(k[0], len(rank)))
+        # derived "X+key_value" groups (not in COMMANDS) right after X
+        def order(key):
+            group = key[0]
+            return rank.get(group, rank.get(group.split("+")[0], len(rank))), group not in rank
+
+        keys = sorted(values, key=order)
         for key in keys:
             group, variant, bench = key
             metrics = values[key]

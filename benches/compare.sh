@@ -37,7 +37,8 @@ TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 # A private copy, so a rebuild by someone else during the run cannot swap binaries under us.
 mkdir -p "$tmp/otp"
-for b in spawn_idle spawn_exit ring ping_pong skynet fan_in selective_receive; do
+for b in spawn_idle spawn_exit ring ping_pong skynet fan_in selective_receive genserver_call \
+  genserver_idle; do
   cp "$TARGET_DIR/release/$b" "$tmp/otp/"
 done
 OTP=$tmp/otp
@@ -111,6 +112,11 @@ CFGS=(
   "go.fan_in.buf1024|fan_in+go_buf1024|go|$GOBIN/fan_in 1000 1000 1024"
   "otp.selective_receive|selective_receive|otp|$OTP/selective_receive 10000 1000 100000"
   "beam.selective_receive|selective_receive|beam|elixir beam/selective_receive.exs 10000 1000 100000"
+  "otp.genserver_call|genserver_call|otp|$OTP/genserver_call 1000000 8"
+  "beam.genserver_call|genserver_call|beam|elixir beam/genserver_call.exs 1000000 8"
+  "go.genserver_call|genserver_call|go|$GOBIN/genserver_call 1000000 8"
+  # no anchor: ours only (the BEAM's idle-process figures are spawn_idle's and proc_memory.exs)
+  "otp.genserver_idle.100k|genserver_idle.100k|otp|$OTP/genserver_idle 100000"
 )
 if [ "$SCHED1" = 1 ]; then
   # one scheduler / one P: the per-core cost without cross-core wake-ups
@@ -128,6 +134,9 @@ if [ "$SCHED1" = 1 ]; then
     "otp.S1.skynet|S1.skynet|otp|OTP_SCHEDULERS=1 $OTP/skynet 1000000 10"
     "beam.S1.skynet|S1.skynet|beam|elixir --erl \"+S 1 +P 2000000\" beam/skynet.exs 1000000 10"
     "go.P1.skynet|S1.skynet|go|GOMAXPROCS=1 $GOBIN/skynet 1000000 10"
+    "otp.S1.genserver_call|S1.genserver_call|otp|OTP_SCHEDULERS=1 $OTP/genserver_call 1000000 8"
+    "beam.S1.genserver_call|S1.genserver_call|beam|elixir $S1 beam/genserver_call.exs 1000000 8"
+    "go.P1.genserver_call|S1.genserver_call|go|GOMAXPROCS=1 $GOBIN/genserver_call 1000000 8"
   )
 fi
 
