@@ -158,6 +158,10 @@ impl<M: Send + 'static> Mailbox<M> {
         }
     }
 
+    pub(crate) fn core(&self) -> &Arc<ProcessCore> {
+        &self.core
+    }
+
     /// This process's own pid, typed (Elixir's `self()`).
     pub fn pid(&self) -> Pid<M> {
         Pid::from_core(self.core.clone())

@@ -76,7 +76,10 @@ where
     B: FnOnce(Mailbox<M>) + Send + 'static,
 {
     Box::new(move || {
-        body(Mailbox::attach());
+        let mailbox = Mailbox::attach();
+        // A kill that arrived before the first run: the function never starts.
+        mailbox.core().safepoint();
+        body(mailbox);
         Outcome::Exit(ExitReason::Normal)
     })
 }

@@ -593,11 +593,10 @@ impl Scheduler {
 
 /// The root of every activation's coroutine: runs it and turns how it ended into an outcome.
 fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
-    let result = rt_panic::catch(move || {
-        // A kill that arrived while the process was queued.
-        core.safepoint();
-        task.activate()
-    });
+    // A kill that arrived while the process was queued is acted on by the activation: a raw
+    // process's first one looks at its signals before running its function; a behaviour's
+    // takes its mailbox in order, signals included.
+    let result = rt_panic::catch(move || task.activate());
     // SAFETY: still the process itself; short borrow.
     let pending = unsafe { core.local() }.exit.take().map(|r| *r);
     let outcome = match result {
