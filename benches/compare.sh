@@ -38,7 +38,7 @@ TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
 # A private copy, so a rebuild by someone else during the run cannot swap binaries under us.
 mkdir -p "$tmp/otp"
 for b in spawn_idle spawn_exit ring ping_pong skynet fan_in selective_receive genserver_call \
-  genserver_idle; do
+  genserver_idle supervisor_restart; do
   cp "$TARGET_DIR/release/$b" "$tmp/otp/"
 done
 OTP=$tmp/otp
@@ -117,6 +117,10 @@ CFGS=(
   "go.genserver_call|genserver_call|go|$GOBIN/genserver_call 1000000 8"
   # no anchor: ours only (the BEAM's idle-process figures are spawn_idle's and proc_memory.exs)
   "otp.genserver_idle.100k|genserver_idle.100k|otp|$OTP/genserver_idle 100000"
+  "otp.supervisor_restart.kill|supervisor_restart.kill|otp|$OTP/supervisor_restart 10000 kill"
+  "beam.supervisor_restart.kill|supervisor_restart.kill|beam|elixir beam/supervisor_restart.exs 10000 kill"
+  "otp.supervisor_restart.raise|supervisor_restart.raise|otp|$OTP/supervisor_restart 10000 raise"
+  "beam.supervisor_restart.raise|supervisor_restart.raise|beam|elixir beam/supervisor_restart.exs 10000 raise"
 )
 if [ "$SCHED1" = 1 ]; then
   # one scheduler / one P: the per-core cost without cross-core wake-ups

@@ -36,6 +36,14 @@
 //!   references.
 //! * [`consume_reductions`] and [`yield_now`] let long computations share their scheduler.
 //!
+//! On top of processes, OTP's behaviours:
+//!
+//! * [`gen_server`]: servers with state, calls, casts and clean stops (`GenServer`).
+//! * [`supervisor`]: restart strategies, restart intensity and escalation (`Supervisor`).
+//! * [`dynamic_supervisor`]: children started on demand (`DynamicSupervisor`).
+//! * [`application`]: a supervision tree with configuration, run until SIGINT/SIGTERM
+//!   (`Application`).
+//!
 //! # Panics and crashes
 //!
 //! A panic inside a process ends that process with an [`ExitReason::Panic`] and is logged once
