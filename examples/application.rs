@@ -72,11 +72,10 @@ fn main() {
 }
 // ANCHOR_END: app
 
-/// What an operator would do: `kill -TERM <pid>`.
+/// What an operator would do: `kill -TERM <pid>` (here from a shell whose parent we are).
 fn stop_me_soon() {
-    let pid = std::process::id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
+    std::process::Command::new("sh")
+        .args(["-c", "kill -TERM $PPID"])
         .status()
-        .expect("kill runs");
+        .expect("sh runs");
 }
