@@ -29,7 +29,8 @@ METRICS = [
     "pass_ms", "setup_ms", "ns_per_roundtrip", "ns_per_call", "calls_per_s", "msgs_per_s",
     "ns_per_msg", "ns_per_receive", "ns_per_receive_empty_mailbox", "extra_ns_due_to_mailbox",
     "bytes_per_server", "bytes_per_server_minus_state", "rss_bytes_per_server", "info_memory",
-    "ns_per_start", "ns_per_first_call", "maxrss_kb",
+    "ns_per_start", "ns_per_first_call", "maxrss_kb", "mean_us", "p50_us", "p99_us", "max_us",
+    "first1000_mean_us", "last1000_mean_us",
 ]
 HIGHER_IS_BETTER = {"msgs_per_s", "calls_per_s"}
 # The metrics of the headline table, per bench (the full table has every metric).
@@ -45,6 +46,7 @@ HEADLINE = {
                           "extra_ns_due_to_mailbox"],
     "genserver_call": ["ns_per_call", "calls_per_s"],
     "genserver_idle": ["bytes_per_server", "bytes_per_server_minus_state", "info_memory"],
+    "supervisor_restart": ["mean_us", "p50_us", "p99_us", "first1000_mean_us", "last1000_mean_us"],
 }
 VARIANT_KEYS = ["phase", "variant", "clients"]
 # key -> the value that stays in the config's own group; other values go to "group+key_value".
