@@ -4,9 +4,10 @@
 //! Invariants:
 //! * `children` is in start order; a child's `pid` is `Some` exactly while it runs (the
 //!   supervisor is linked to it and will get its `EXIT`).
-//! * Every restart counts against the intensity *before* it happens; exceeding it stops the
-//!   supervisor with `shutdown`, and `terminate` then stops the remaining children in reverse
-//!   order, so the supervisor's parent sees the failure (escalation).
+//! * Every restart counts against the intensity *before* it happens, once per exit however
+//!   many children the strategy restarts (and once more per failed start retried); exceeding
+//!   it stops the supervisor with `shutdown`, and `terminate` then stops the remaining children
+//!   in reverse order, so the supervisor's parent sees the failure (escalation).
 //! * A child stopped by the supervisor itself (strategy, `terminate_child`, shutdown) is unlinked
 //!   first, so its exit is never mistaken for a crash.
 
@@ -97,6 +98,12 @@ impl SupervisorServer {
             }
             return CastResult::noreply();
         }
+        // One restart, however many children the strategy restarts with it (OTP's
+        // `add_restart`, once per exit).
+        if !self.intensity.add(Instant::now()) {
+            tracing::debug!(child = %self.children[i].spec.id, "reached max restart intensity; shutting down");
+            return CastResult::Stop(ExitReason::Shutdown);
+        }
         // The children to restart, in start order: the failed one plus, by strategy, the ones
         // that must go with it.
         let group: Vec<usize> = match self.strategy {
@@ -131,14 +138,11 @@ impl SupervisorServer {
         CastResult::noreply()
     }
 
-    /// Restarts one child, counting each attempt against the intensity; a start that fails is
-    /// tried again until it succeeds or the intensity runs out (then `Err(shutdown)`).
+    /// Starts one child of a restart (already counted against the intensity). A start that
+    /// fails is tried again, each retry counting as a restart, until it succeeds or the
+    /// intensity runs out (then `Err(shutdown)`).
     fn restart(&mut self, id: &str) -> Result<(), ExitReason> {
         loop {
-            if !self.intensity.add(Instant::now()) {
-                tracing::debug!(child = %id, "reached max restart intensity; shutting down");
-                return Err(ExitReason::Shutdown);
-            }
             let Some(i) = self.index_of_id(id) else {
                 return Ok(());
             };
@@ -150,6 +154,10 @@ impl SupervisorServer {
                 Err(error) => {
                     tracing::debug!(child = %id, %error, "child failed to restart");
                 }
+            }
+            if !self.intensity.add(Instant::now()) {
+                tracing::debug!(child = %id, "reached max restart intensity; shutting down");
+                return Err(ExitReason::Shutdown);
             }
         }
     }
@@ -187,10 +195,13 @@ impl SupervisorServer {
             });
         }
         let pid = (spec.start)().map_err(ChildError::Start)?;
-        self.children.push(ChildState {
-            spec,
-            pid: pid.clone(),
-        });
+        // As in OTP, a temporary child that ignored its start is not kept.
+        if pid.is_some() || spec.restart != Restart::Temporary {
+            self.children.push(ChildState {
+                spec,
+                pid: pid.clone(),
+            });
+        }
         Ok(pid)
     }
 
@@ -246,6 +257,9 @@ impl GenServer for SupervisorServer {
                 }
             }
         }
+        // A temporary child that ignored its start is not kept (OTP's `start_children`).
+        self.children
+            .retain(|c| c.pid.is_some() || c.spec.restart != Restart::Temporary);
         InitResult::ok()
     }
 
