@@ -11,8 +11,8 @@
 //! * a child the step restarted has a new, live pid and its old process is dead; any other
 //!   child kept its pid; a permanent child runs unless `terminate_child` stopped it, a
 //!   transient one also stays down after a normal exit, a temporary one is gone once dead. A
-//!   stopped child stays stopped when a sibling's crash restarts its group (this
-//!   implementation's rule: OTP's `one_for_all` / `rest_for_one` would start it again);
+//!   stopped child starts again when a sibling's crash restarts its group, as in OTP's
+//!   `one_for_all` / `rest_for_one`;
 //! * every running child is linked to the supervisor, and the supervisor to nothing else
 //!   (its parent aside);
 //! * `count_children` agrees;
@@ -293,16 +293,13 @@ impl Model {
         let mut forget = vec![];
         for j in group {
             let c = &mut self.children[j];
-            if j == v {
+            if c.restart == Restart::Temporary {
+                forget.push(j);
+            } else {
+                // Running or stopped, every non-temporary child of the group starts again
+                // (OTP's `start_children`).
                 c.restarted();
-            } else if c.pid.is_some() {
-                if c.restart == Restart::Temporary {
-                    forget.push(j);
-                } else {
-                    c.restarted();
-                }
             }
-            // A stopped child stays stopped.
         }
         for j in forget.into_iter().rev() {
             self.children.remove(j);

@@ -144,6 +144,11 @@ pub enum CallError {
     Timeout,
     /// The server exited with this reason before replying (it stopped, crashed, or was killed
     /// with the request in its mailbox or in hand).
+    ///
+    /// A request that was already queued behind the signal that killed the server fails this
+    /// way too (with `killed`, say): the server was alive when the request reached it. The
+    /// BEAM, whose call sets up a monitor that arrives after the kill, reports `noproc` in that
+    /// case.
     Exit(ExitReason),
     /// The server is alive but dropped the request without replying (every copy of its
     /// [`From`] is gone). OTP would leave the caller to time out.

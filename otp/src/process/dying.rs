@@ -12,7 +12,8 @@
 //!   destructor blocks, does not see it.
 //! * **unwinding**: set as soon as a process starts to unwind (an exit signal, `exit`, or a
 //!   panic, by the panic hook) and read only while the thread is panicking. Nothing switches
-//!   processes during an unwind, so it cannot leak to another process.
+//!   processes during an unwind, and every unwind sets it first, so a value left from an
+//!   earlier, caught unwind is never read for a later one.
 
 use std::cell::RefCell;
 
@@ -48,11 +49,6 @@ pub(crate) fn set_unwinding(reason: ExitReason) {
 /// Takes the unwinding reason (the catcher knows the outcome now).
 pub(crate) fn take_unwinding() -> Option<ExitReason> {
     UNWINDING.with(|u| u.borrow_mut().take())
-}
-
-/// The activation is over: nothing on this thread is unwinding for it any more.
-pub(crate) fn clear_unwinding() {
-    UNWINDING.with(|u| u.borrow_mut().take());
 }
 
 /// Why the process dropping something is dying, if it is.
@@ -105,6 +101,6 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(rx.recv().unwrap(), Some(ExitReason::Killed));
-        clear_unwinding();
+        take_unwinding();
     }
 }

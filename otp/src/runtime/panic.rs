@@ -1,13 +1,12 @@
 //! Panics inside processes: caught at the process boundary, turned into exit reasons.
 //!
 //! A process-wide panic hook (installed once, chaining to the previous one) notices panics on a
-//! scheduler thread while a process runs, records the message and location for the exit reason,
+//! scheduler thread while a process runs, records the exit reason (message and location),
 //! and stays quiet: the runtime logs the crash once, through `tracing`, the way Elixir's Logger
 //! reports a crashed process. Panics anywhere else go to the previous hook unchanged.
 
 use std::{
     any::Any,
-    cell::RefCell,
     panic::{self, AssertUnwindSafe},
     sync::{Arc, Once},
 };
@@ -21,10 +20,6 @@ use crate::{
     runtime::context,
 };
 
-thread_local! {
-    static LAST_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
 static INSTALL: Once = Once::new();
 
 /// Installs the hook (once per OS process).
@@ -35,19 +30,18 @@ pub(crate) fn install_hook() {
             let in_process =
                 context::with_scheduler(|s| s.is_some_and(|s| !s.current.get().is_null()));
             if in_process {
-                let location = info
-                    .location()
-                    .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
-                // What the process will exit with if nothing catches this panic, for
+                // What the process will exit with if nothing catches this panic, recorded
+                // now (the payload no longer knows its location once caught) and read by
                 // destructors that run during the unwind (see `process::dying`).
                 if !info.payload().is::<ExitUnwind>() {
-                    let message = message_of(info.payload());
+                    let location = info
+                        .location()
+                        .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
                     dying::set_unwinding(ExitReason::Panic(Arc::new(PanicReason::new(
-                        message,
-                        location.clone(),
+                        message_of(info.payload()),
+                        location,
                     ))));
                 }
-                LAST_LOCATION.with(|c| *c.borrow_mut() = location);
             } else {
                 previous(info);
             }
@@ -57,8 +51,6 @@ pub(crate) fn install_hook() {
 
 /// Runs `f`, catching a panic.
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
-    LAST_LOCATION.with(|c| c.borrow_mut().take());
-    dying::clear_unwinding();
     panic::catch_unwind(AssertUnwindSafe(f))
 }
 
@@ -74,10 +66,15 @@ fn message_of(payload: &(dyn Any + Send)) -> String {
 
 /// The exit reason for a caught panic (not an exit unwind): the one the hook recorded when the
 /// panic began, so destructors that ran during the unwind reported the same value.
+///
+/// Every unwind on a process's thread begins by recording its reason (the hook for a panic,
+/// the exit path for an exit), so the recorded one is this panic's unless the payload came
+/// from `resume_unwind` without a panic (no hook ran): then its message tells them apart, and
+/// the reason has no location.
 pub(crate) fn reason(payload: &(dyn Any + Send)) -> ExitReason {
-    let location = LAST_LOCATION.with(|c| c.borrow_mut().take());
+    let message = message_of(payload);
     match dying::take_unwinding() {
-        Some(reason @ ExitReason::Panic(_)) => reason,
-        _ => ExitReason::Panic(Arc::new(PanicReason::new(message_of(payload), location))),
+        Some(ExitReason::Panic(p)) if p.message() == message => ExitReason::Panic(p),
+        _ => ExitReason::Panic(Arc::new(PanicReason::new(message, None))),
     }
 }

@@ -285,6 +285,9 @@ impl Scheduler {
     }
 
     fn take_inbox(&self) -> Option<ProcRef> {
+        if self.shared.inbox.is_empty() {
+            return None;
+        }
         loop {
             match self.shared.inbox.steal() {
                 Steal::Success(p) => return Some(p),
@@ -615,7 +618,6 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
             rt_panic::reason(&*payload)
         }),
     };
-    dying::clear_unwinding();
     outcome
 }
 

@@ -111,21 +111,21 @@ impl SupervisorServer {
             Strategy::OneForAll => (0..self.children.len()).collect(),
             Strategy::RestForOne => (i..self.children.len()).collect(),
         };
-        let running = |c: &ChildState| c.pid.is_some();
         let temporary = |c: &ChildState| c.spec.restart == Restart::Temporary;
-        // Restarted: the failed child and the running, non-temporary ones of its group, in
-        // start order. Running temporary ones are stopped and forgotten.
+        // Restarted, in start order: every non-temporary child of the group, whether it was
+        // running or not (a child stopped with `terminate_child`, a transient one that had
+        // exited normally), as OTP's `start_children` does. Temporary ones are stopped and
+        // forgotten.
         let keep: Vec<Arc<str>> = group
             .iter()
             .map(|&j| &self.children[j])
-            .enumerate()
-            .filter(|&(k, c)| group[k] == i || (running(c) && !temporary(c)))
-            .map(|(_, c)| c.spec.id.clone())
+            .filter(|c| !temporary(c))
+            .map(|c| c.spec.id.clone())
             .collect();
         let forget: Vec<Arc<str>> = group
             .iter()
             .map(|&j| &self.children[j])
-            .filter(|c| running(c) && temporary(c))
+            .filter(|c| temporary(c))
             .map(|c| c.spec.id.clone())
             .collect();
         self.stop_children(group.into_iter().filter(|&j| j != i));
