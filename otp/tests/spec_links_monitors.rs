@@ -49,8 +49,9 @@ fn waiter() -> Pid<()> {
 }
 
 /// How `pid` ended, observed through a monitor.
-fn reason_of(mb: &mut Mailbox<()>, pid: &Pid<()>) -> ExitReason {
-    let r = process::monitor(pid);
+/// The exit reason in the `DOWN` of monitor `r`. Take the monitor before whatever makes the
+/// process exit: one taken after it may find the process gone (`noproc`).
+fn reason_of(mb: &mut Mailbox<()>, r: otp::Ref) -> ExitReason {
     loop {
         if let Message::Down {
             reference, reason, ..
@@ -87,8 +88,9 @@ fn link_is_a_set_and_linking_oneself_is_fine() {
 fn link_to_a_dead_pid_non_trapping_is_noproc() {
     run(|mut mb| {
         let p = waiter();
+        let r = process::monitor(&p);
         p.send(());
-        assert_eq!(reason_of(&mut mb, &p), ExitReason::Normal);
+        assert_eq!(reason_of(&mut mb, r), ExitReason::Normal);
         assert_eq!(process::link(&p), Err(process::NoProc(p.to_any())));
     });
 }
@@ -98,8 +100,9 @@ fn link_to_a_dead_pid_trapping_gives_true_and_exit_noproc() {
     run(|mut mb| {
         process::trap_exit(true);
         let p = waiter();
+        let r = process::monitor(&p);
         p.send(());
-        assert_eq!(reason_of(&mut mb, &p), ExitReason::Normal);
+        assert_eq!(reason_of(&mut mb, r), ExitReason::Normal);
         assert_eq!(process::link(&p), Ok(()));
         match next(&mut mb) {
             Message::Exit { from, reason } => {
@@ -128,11 +131,11 @@ fn normal_exit_never_propagates_abnormal_does_unchanged() {
         );
 
         // One whose child exits :boom dies with :boom.
-        let parent = otp::spawn(|mut mb: Mailbox<()>| {
+        let (_parent, r) = otp::spawn_monitor(|mut mb: Mailbox<()>| {
             otp::spawn_link(|| otp::exit(ExitReason::custom("boom")));
             mb.receive();
         });
-        assert_eq!(reason_of(&mut mb, &parent), ExitReason::custom("boom"));
+        assert_eq!(reason_of(&mut mb, r), ExitReason::custom("boom"));
     });
 }
 
@@ -231,8 +234,9 @@ fn after_unlink_the_link_has_no_effect() {
             otp::exit(ExitReason::custom("late"));
         });
         process::unlink(&p);
+        let r = process::monitor(&p);
         p.send(());
-        assert_eq!(reason_of(&mut mb, &p), ExitReason::custom("late"));
+        assert_eq!(reason_of(&mut mb, r), ExitReason::custom("late"));
         quiet(&mut mb);
     });
 }
@@ -369,11 +373,11 @@ fn kill_vs_self_exit_kill_as_seen_by_links() {
             }
         ));
         // A non-trapping link of a self-kill dies with :kill (the chain continues with :kill).
-        let middle = otp::spawn(|mut mb: Mailbox<()>| {
+        let (_middle, r) = otp::spawn_monitor(|mut mb: Mailbox<()>| {
             otp::spawn_link(|| otp::exit(ExitReason::Kill));
             mb.receive();
         });
-        assert_eq!(reason_of(&mut mb, &middle), ExitReason::Kill);
+        assert_eq!(reason_of(&mut mb, r), ExitReason::Kill);
     });
 }
 
@@ -446,14 +450,14 @@ fn monitors_are_one_way_each_call_is_new_and_many_give_many_downs() {
 
         // One-way: a watcher dying leaves the target alone.
         let target = waiter();
-        let watcher = otp::spawn({
+        let (_watcher, r) = otp::spawn_monitor({
             let target = target.clone();
             move || {
                 process::monitor(&target);
                 otp::exit(ExitReason::custom("bye"));
             }
         });
-        assert_eq!(reason_of(&mut mb, &watcher), ExitReason::custom("bye"));
+        assert_eq!(reason_of(&mut mb, r), ExitReason::custom("bye"));
         assert!(process::alive(&target));
         target.send(());
     });
@@ -463,8 +467,9 @@ fn monitors_are_one_way_each_call_is_new_and_many_give_many_downs() {
 fn monitoring_a_dead_pid_gives_an_immediate_noproc_down() {
     run(|mut mb| {
         let p = waiter();
+        let first = process::monitor(&p);
         p.send(());
-        assert_eq!(reason_of(&mut mb, &p), ExitReason::Normal);
+        assert_eq!(reason_of(&mut mb, first), ExitReason::Normal);
         let r = process::monitor(&p);
         assert!(
             matches!(mb.try_receive_message_now(), Some(Message::Down { reference, reason: ExitReason::NoProc, .. }) if reference == r)
