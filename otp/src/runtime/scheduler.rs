@@ -602,7 +602,7 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
     let result = rt_panic::catch(move || task.activate());
     // SAFETY: still the process itself; short borrow.
     let pending = unsafe { core.local() }.exit.take().map(|r| *r);
-    let outcome = match result {
+    match result {
         Ok(Outcome::Exit(reason)) => Outcome::Exit(pending.unwrap_or(reason)),
         Ok(next) => match pending {
             // Doomed while finishing its work: drop its state here, on its own stack.
@@ -617,8 +617,7 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
         } else {
             rt_panic::reason(&*payload)
         }),
-    };
-    outcome
+    }
 }
 
 /// Elixir's crash report, once, through `tracing`.
