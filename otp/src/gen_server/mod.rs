@@ -105,8 +105,9 @@ pub enum Next<C = ()> {
     /// Wait, but if no message arrives within this time, get [`Info::Timeout`]. Any message
     /// cancels it.
     Timeout(Duration),
-    /// Wait, holding as little memory as possible. An idle server already holds no stack; this
-    /// also releases its mailbox's spare capacity.
+    /// Wait, holding as little memory as possible. Every idle server already holds no stack
+    /// and gives back its mailbox's spare memory, so this is the same as [`Next::Wait`]; it is
+    /// here so code written for OTP reads the same.
     Hibernate,
     /// Call [`handle_continue`](GenServer::handle_continue) with this before any message.
     Continue(C),

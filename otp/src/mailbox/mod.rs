@@ -162,6 +162,13 @@ impl<M: Send + 'static> Mailbox<M> {
         &self.core
     }
 
+    /// Frees the memory an empty mailbox keeps for skipped messages (a behaviour process going
+    /// idle, or hibernating).
+    pub(crate) fn release_spare_capacity(&mut self) {
+        // SAFETY: we are the process (a `Mailbox` never leaves it); short borrow.
+        unsafe { self.core.local() }.private.release_if_empty();
+    }
+
     /// This process's own pid, typed (Elixir's `self()`).
     pub fn pid(&self) -> Pid<M> {
         Pid::from_core(self.core.clone())

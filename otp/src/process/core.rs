@@ -212,6 +212,13 @@ impl PrivateQueue {
         }
     }
 
+    /// Frees the queue's allocation if it holds nothing.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.0.as_ref().is_some_and(|q| q.is_empty()) {
+            self.0 = None;
+        }
+    }
+
     pub(crate) fn take_all(&mut self) -> VecDeque<NonNull<Header>> {
         self.0.take().map(|b| *b).unwrap_or_default()
     }
