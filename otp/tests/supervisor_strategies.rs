@@ -222,7 +222,10 @@ fn a_group_restart_starts_stopped_children_too_and_forgets_temporary_ones() {
         expect_no_reports(&mut mb);
         let ids: Vec<&str> = after.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "s"], "the temporary child is gone");
-        assert!(after.iter().all(|(_, pid)| pid.is_some()), "all of them run");
+        assert!(
+            after.iter().all(|(_, pid)| pid.is_some()),
+            "all of them run"
+        );
     });
 }
 
