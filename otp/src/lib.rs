@@ -52,6 +52,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod agent;
 pub mod application;
 pub mod dynamic_supervisor;
 pub mod gen_server;
