@@ -88,6 +88,8 @@ impl<G: GenServer> Driver<G> {
     /// The first activation: register, `init`, tell the starter, then serve.
     pub(crate) fn start(mut self: Box<Self>, started: Promise<Result<(), StartError>>) -> Outcome {
         let mb = Mailbox::<Envelope<G>>::attach();
+        // Killed before it ever ran: no registration, no init.
+        mb.core().safepoint();
         if let Some(name) = &self.name {
             if let Err(holder) = name.register(&mb.pid().to_any()) {
                 started.fulfil(Err(StartError::AlreadyStarted(holder)));
@@ -96,6 +98,8 @@ impl<G: GenServer> Driver<G> {
                 return self.exit_quietly(ExitReason::Normal);
             }
         }
+        // OTP doesn't call `terminate` when `init` fails. It does let the name go before it
+        // tells the starter, so that a starter trying again at once finds the name free.
         match guarded(|| self.server.init()) {
             Ok(InitResult::Ok(next)) => {
                 started.fulfil(Ok(()));
@@ -107,18 +111,27 @@ impl<G: GenServer> Driver<G> {
                 }
             }
             Ok(InitResult::Ignore) => {
+                self.unregister(&mb);
                 started.fulfil(Err(StartError::Ignore));
                 self.exit_quietly(ExitReason::Normal)
             }
-            // OTP doesn't call `terminate` when `init` fails.
             Ok(InitResult::Stop(reason)) => {
+                self.unregister(&mb);
                 started.fulfil(Err(StartError::Stopped(reason.clone())));
                 self.exit_quietly(reason)
             }
             Err(reason) => {
+                self.unregister(&mb);
                 started.fulfil(Err(StartError::Stopped(reason.clone())));
                 self.exit_quietly(reason)
             }
+        }
+    }
+
+    /// Lets the server's name go now, rather than when the process is gone.
+    fn unregister(&mut self, mb: &Mailbox<Envelope<G>>) {
+        if let Some(name) = self.name.take() {
+            name.unregister(&mb.pid().to_any());
         }
     }
 
@@ -126,6 +139,8 @@ impl<G: GenServer> Driver<G> {
     fn serve(mut self: Box<Self>, mut mb: Mailbox<Envelope<G>>) -> Outcome {
         loop {
             let Some(message) = mb.select(Timeout::After(Duration::ZERO), |_| true) else {
+                // Idle: no stack, and no spare mailbox memory either.
+                mb.release_spare_capacity();
                 return Outcome::Idle(self);
             };
             match self.dispatch(message) {
@@ -142,14 +157,19 @@ impl<G: GenServer> Driver<G> {
     fn dispatch(&mut self, message: Message<Envelope<G>>) -> Flow<G::Reply> {
         // Any message cancels an armed idle timeout; only the timeout's own message, if it is
         // still the armed one, becomes `Info::Timeout`.
-        let armed = self.timeout.take();
         if let Message::User(Envelope::Timeout(seq)) = &message {
-            return match armed {
+            return match self.timeout.take() {
                 Some((_, armed_seq)) if armed_seq == *seq => self.info(Info::Timeout),
-                _ => Flow::Go,
+                // A timeout cancelled too late: it had fired with a message ahead of it, whose
+                // handler may have armed a new one. Not a message from anyone: it leaves that
+                // one armed.
+                armed => {
+                    self.timeout = armed;
+                    Flow::Go
+                }
             };
         }
-        if let Some((timer, _)) = armed {
+        if let Some((timer, _)) = self.timeout.take() {
             cancel_timer(&timer);
         }
         match message {

@@ -117,6 +117,18 @@ impl Name {
             Name::Via(v) => v.register_name(pid),
         }
     }
+
+    /// Lets the name go if `pid` holds it.
+    pub(crate) fn unregister(&self, pid: &AnyPid) {
+        match self {
+            Name::Local(n) => {
+                if process::whereis(n).as_ref() == Some(pid) {
+                    let _ = process::unregister(n);
+                }
+            }
+            Name::Via(v) => v.unregister_name(pid),
+        }
+    }
 }
 
 impl<S: AsRef<str>> std::convert::From<S> for Name {

@@ -197,6 +197,11 @@ impl StartOptions {
             Some(Ok(Err(e))) => Err(e),
             Some(Err(reason)) => Err(StartError::Stopped(reason.unwrap_or(ExitReason::Normal))),
             None => {
+                // Unlinked first, as OTP's `proc_lib` does: the kill is ours, and must not come
+                // back through the link to end (or, trapping, notify) the caller.
+                if link {
+                    process::unlink(&pid);
+                }
                 process::exit(&pid, ExitReason::Kill);
                 Err(StartError::Timeout)
             }
