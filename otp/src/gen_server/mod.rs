@@ -60,6 +60,9 @@
 //!   gives back Elixir's behaviour. The default timeout is the same 5 s.
 //! * A request the server drops without replying (its [`From`] and every clone of it gone) fails
 //!   the call at once with [`CallError::NoReply`] instead of leaving the caller to time out.
+//! * A call follows its [`From`], not the server: a server that hands the `From` to another
+//!   process and then dies leaves the caller waiting for that process's answer (or its exit
+//!   reason, or the timeout). OTP's caller monitors the server and would fail at once.
 //! * Casting or sending to a *name* nobody holds is an error ([`NotRegistered`]), so a message
 //!   sent during a restart is never silently lost; casting to a dead pid is silent, as `send` is.
 //!
