@@ -38,7 +38,7 @@
 //! application and key, read and parsed where they are used. An OS environment variable
 //! `<APP>_<KEY>` beats a value set in code or loaded from a config file; [`run`] loads the file
 //! named by `<APP>_CONFIG` (e.g. `SHOP_CONFIG=/etc/shop.conf`) before the application starts.
-//! The file format is in [`env`].
+//! The file format is in [`env`](mod@env).
 
 pub mod env;
 pub(crate) mod signals;
