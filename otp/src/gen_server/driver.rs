@@ -52,6 +52,8 @@ pub(crate) struct Driver<G: GenServer> {
     /// The armed idle timeout, with its sequence number.
     timeout: Option<(TimerRef, u32)>,
     timeout_seq: u32,
+    /// What the server was handling last, for its crash report.
+    last: &'static str,
 }
 
 /// What to do after a message.
@@ -82,6 +84,7 @@ impl<G: GenServer> Driver<G> {
             name,
             timeout: None,
             timeout_seq: 0,
+            last: "none (init)",
         }
     }
 
@@ -155,6 +158,15 @@ impl<G: GenServer> Driver<G> {
     }
 
     fn dispatch(&mut self, message: Message<Envelope<G>>) -> Flow<G::Reply> {
+        self.last = match &message {
+            Message::User(Envelope::Call(..)) => "a call",
+            Message::User(Envelope::Cast(_)) => "a cast",
+            Message::User(Envelope::Info(_)) => "a message (handle_info)",
+            Message::User(Envelope::Timeout(_)) => ":timeout",
+            Message::User(Envelope::Stop(_)) => "a stop request",
+            Message::Exit { .. } => "an EXIT",
+            Message::Down { .. } => "a DOWN",
+        };
         // Any message cancels an armed idle timeout; only the timeout's own message, if it is
         // still the armed one, becomes `Info::Timeout`.
         if let Message::User(Envelope::Timeout(seq)) = &message {
@@ -269,6 +281,7 @@ impl<G: GenServer> Driver<G> {
             Ok(()) => reason,
             Err(crash) => crash,
         };
+        report(std::any::type_name::<G>(), self.last, &reason);
         dying::scoped(&reason, move || drop((pending, self)));
         Outcome::Exit(reason)
     }
@@ -278,6 +291,31 @@ impl<G: GenServer> Driver<G> {
         dying::scoped(&reason, move || drop(self));
         Outcome::Exit(reason)
     }
+}
+
+/// Elixir's `GenServer ... terminating` report, for any reason but `normal` and the
+/// shutdowns (a crash, or a `Stop` with a reason of the server's own).
+fn report(server: &str, last: &str, reason: &ExitReason) {
+    if matches!(
+        reason,
+        ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_)
+    ) {
+        return;
+    }
+    let pid = crate::self_pid();
+    match reason {
+        ExitReason::Panic(p) => tracing::error!(
+            pid = %pid,
+            "GenServer {pid:?} terminating\n** (panic) {}\n    {}\nLast message: {last}\nServer: {server}",
+            p.message(),
+            p.location().unwrap_or("(unknown location)"),
+        ),
+        other => tracing::error!(
+            pid = %pid,
+            "GenServer {pid:?} terminating\n** (stop) {other}\nLast message: {last}\nServer: {server}"
+        ),
+    }
+    dying::mark_reported();
 }
 
 impl<G: GenServer> Drop for Driver<G> {

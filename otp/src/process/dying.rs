@@ -15,13 +15,26 @@
 //!   processes during an unwind, and every unwind sets it first, so a value left from an
 //!   earlier, caught unwind is never read for a later one.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use crate::{process::exit::ExitReason, runtime::context};
 
 thread_local! {
     static SCOPED: RefCell<Option<(usize, ExitReason)>> = const { RefCell::new(None) };
     static UNWINDING: RefCell<Option<ExitReason>> = const { RefCell::new(None) };
+    /// The exiting process's crash was already reported (by its behaviour, in its own words).
+    static REPORTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The behaviour of the process that is exiting has logged its crash report; the runtime's
+/// generic one would say it twice.
+pub(crate) fn mark_reported() {
+    REPORTED.with(|r| r.set(true));
+}
+
+/// Whether the exit being finished on this thread was already reported (and forgets it).
+pub(crate) fn take_reported() -> bool {
+    REPORTED.with(|r| r.replace(false))
 }
 
 fn current() -> usize {

@@ -586,10 +586,12 @@ impl Scheduler {
         // The name goes before anyone hears of the exit, so a supervisor that restarts the
         // process on its EXIT finds the name free.
         self.rt.release_name(p);
-        p.notify_exit(&reason);
-        if reason.is_crash() {
+        // Report first, then tell links and monitors: whoever hears of the crash can find its
+        // report.
+        if !dying::take_reported() && reason.is_crash() {
             log_crash(p, &reason);
         }
+        p.notify_exit(&reason);
         self.rt.process_exited(p, &reason);
     }
 }
