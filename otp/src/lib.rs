@@ -43,6 +43,8 @@
 //! * [`dynamic_supervisor`]: children started on demand (`DynamicSupervisor`).
 //! * [`application`]: a supervision tree with configuration, run until SIGINT/SIGTERM
 //!   (`Application`).
+//! * [`registry`]: keys to processes, for names (`via`) and pub/sub (`Registry`).
+//! * [`pg`]: process groups, joined and left by any process (`pg`).
 //!
 //! # Panics and crashes
 //!
@@ -58,7 +60,9 @@ pub mod dynamic_supervisor;
 pub mod gen_server;
 mod loom;
 pub mod mailbox;
+pub mod pg;
 pub mod process;
+pub mod registry;
 mod runtime;
 pub mod supervisor;
 
