@@ -190,9 +190,10 @@ fn pubsub_dispatch_reaches_every_subscriber(partitions: usize) {
         let topics: Registry<&'static str, Pid<Event>> =
             registry::start_link(options(Keys::Duplicate, partitions)).unwrap();
         let me = mb.pid();
+        let mut downs = Vec::new();
         for i in 0..SUBSCRIBERS {
             let (topics, me) = (topics.clone(), me.clone());
-            otp::spawn(move |mut inbox: Mailbox<Event>| {
+            let (_, reference) = otp::spawn_monitor(move |mut inbox: Mailbox<Event>| {
                 topics.register("news", inbox.pid()).unwrap();
                 if i % 2 == 0 {
                     topics.register("sports", inbox.pid()).unwrap();
@@ -206,6 +207,7 @@ fn pubsub_dispatch_reaches_every_subscriber(partitions: usize) {
                     }
                 }
             });
+            downs.push(reference);
         }
         for _ in 0..SUBSCRIBERS {
             assert_eq!(recv(&mut mb).1, "subscribed");
@@ -242,13 +244,17 @@ fn pubsub_dispatch_reaches_every_subscriber(partitions: usize) {
         // Subscribers that leave stop hearing; the rest still do.
         assert_eq!(publish("sports", "bye"), 1);
         heard(&mut mb, SUBSCRIBERS / 2, "bye");
-        wait_until("the leavers are gone", || {
-            topics.lookup("news").len() == SUBSCRIBERS / 2
-        });
+        for reference in downs.iter().step_by(2) {
+            await_down(&mut mb, *reference);
+        }
+        assert_eq!(topics.lookup("news").len(), SUBSCRIBERS / 2);
         assert!(topics.lookup("sports").is_empty());
         assert_eq!(publish("news", "bye"), 1);
         let rest = heard(&mut mb, SUBSCRIBERS / 2, "bye");
         assert!(rest.iter().all(|i| i % 2 == 1));
+        for reference in downs.iter().skip(1).step_by(2) {
+            await_down(&mut mb, *reference);
+        }
         wait_until("every subscription is cleaned up", || {
             topics.table_size() == 0
         });
