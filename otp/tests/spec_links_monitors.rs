@@ -471,6 +471,9 @@ fn monitoring_a_dead_pid_gives_an_immediate_noproc_down() {
         p.send(());
         assert_eq!(reason_of(&mut mb, first), ExitReason::Normal);
         let r = process::monitor(&p);
+        // The monitor has fired: nothing left of it.
+        assert!(process::info(otp::self_pid()).unwrap().monitors.is_empty());
+        assert!(!process::demonitor(r));
         assert!(
             matches!(mb.try_receive_message_now(), Some(Message::Down { reference, reason: ExitReason::NoProc, .. }) if reference == r)
         );

@@ -285,7 +285,9 @@ pub fn monitor(pid: impl AsRef<AnyPid>) -> Ref {
         .with_relations(|r| r.monitored_by.push((reference, me_pid)))
         .is_none()
     {
-        // Already gone: an immediate DOWN, which must find the monitor to be delivered.
+        // Already gone: an immediate DOWN, and the monitor has fired (it must not linger in
+        // our list, nor make `demonitor` say it was active).
+        me.remove_monitor(reference);
         deliver_now(
             &me,
             Signal::Down {
