@@ -41,6 +41,8 @@
 //! * [`gen_server`]: servers with state, calls, casts and clean stops (`GenServer`).
 //! * [`supervisor`]: restart strategies, restart intensity and escalation (`Supervisor`).
 //! * [`dynamic_supervisor`]: children started on demand (`DynamicSupervisor`).
+//! * [`task`]: one computation in its own process, awaited, streamed or supervised (`Task`,
+//!   `Task.Supervisor`).
 //! * [`application`]: a supervision tree with configuration, run until SIGINT/SIGTERM
 //!   (`Application`).
 //! * [`registry`]: keys to processes, for names (`via`) and pub/sub (`Registry`).
@@ -65,6 +67,7 @@ pub mod process;
 pub mod registry;
 mod runtime;
 pub mod supervisor;
+pub mod task;
 
 pub use crate::{
     mailbox::{sleep, Mailbox, Message, MessageRef, Term, Timeout},
