@@ -422,3 +422,29 @@ fn pids_of_two_runtimes_differ() {
     assert_ne!(a, b, "two different root processes have the same pid {a:?}");
     assert_ne!(a.number(), b.number());
 }
+
+/// Unstarted processes run newest first (depth first), but not newest only: a process spawned
+/// before a long run of short-lived spawns still starts while the run goes on. One scheduler,
+/// so nothing is stolen and the order is the scheduler's alone.
+#[test]
+fn an_early_spawn_is_not_starved_by_later_ones() {
+    let started_after = run_on(1, |mut mb: Mailbox<()>| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        otp::spawn(move || f.store(true, SeqCst));
+        let me = mb.pid();
+        for n in 0..100_000u32 {
+            if flag.load(SeqCst) {
+                return Some(n);
+            }
+            let me = me.clone();
+            otp::spawn(move || me.send(()));
+            mb.receive();
+        }
+        None
+    });
+    assert!(
+        started_after.is_some(),
+        "the first spawn never ran during 100,000 later ones"
+    );
+}

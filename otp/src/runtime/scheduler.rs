@@ -12,7 +12,8 @@
 //! # Picking the next process
 //!
 //! Pinned run queue, then the inbox, then the movable deque, then the global injector; every
-//! 61st pick looks at the injector and timers first so nothing starves (Go's trick). An idle
+//! 61st pick looks at timers and the injector first, and every 1021st at the *oldest* entry of
+//! the (LIFO) movable deque, so nothing starves (Go's trick). An idle
 //! scheduler spins a little, stealing from others, then parks until it is handed work or its
 //! next timer is due.
 //!
@@ -77,6 +78,8 @@ const SPIN_ROUNDS: u32 = 64;
 const STEAL_PATIENCE: u32 = 8;
 /// Every this many picks, look at the injector and timers first.
 const FAIRNESS_TICK: u64 = 61;
+/// Every this many picks, start the oldest unstarted process rather than the newest.
+const OLDEST_TICK: u64 = 1021;
 
 /// The part of a scheduler other threads see.
 #[derive(Debug)]
@@ -248,6 +251,14 @@ impl Scheduler {
                 return Some(p);
             }
         }
+        // The movable deque is LIFO (depth first: a spawn tree keeps few stacks live and its
+        // caches hot); once in a longer while take its oldest entry instead, so a process
+        // spawned before a long run of short-lived spawns still starts.
+        if tick % OLDEST_TICK == 0 {
+            if let Some(p) = self.take_oldest_movable() {
+                return Some(p);
+            }
+        }
         // Woken processes first (message latency), then unstarted ones. A process that merely
         // yielded (out of reductions) goes behind the unstarted ones: otherwise a process that
         // keeps yielding would keep new spawns from ever starting.
@@ -290,6 +301,17 @@ impl Scheduler {
         }
         loop {
             match self.shared.inbox.steal() {
+                Steal::Success(p) => return Some(p),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// The oldest entry of this scheduler's own movable deque (the end thieves take from).
+    fn take_oldest_movable(&self) -> Option<ProcRef> {
+        loop {
+            match self.shared.stealer.steal() {
                 Steal::Success(p) => return Some(p),
                 Steal::Empty => return None,
                 Steal::Retry => {}
