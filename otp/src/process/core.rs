@@ -273,10 +273,10 @@ pub(crate) struct ProcessCore {
     pub(crate) exiting: AtomicBool,
     /// Requested stack size in bytes (stacks are far below 4 GiB).
     pub(crate) stack_size: u32,
-    /// The stack, once it has one, as [`StackProbe::to_words`] (zero before): for the canary
-    /// check, the overflow handler and introspection.
-    stack_low: AtomicUsize,
-    stack_high: AtomicUsize,
+    /// The stack while it has one, as [`StackProbe::to_word`] (zero otherwise): for the canary
+    /// check, the overflow handler and introspection. One word: the top of the stack follows
+    /// from `stack_size` ([`StackProbe::slot_end`]).
+    stack: AtomicUsize,
     /// Where the process sits in the process table.
     pub(crate) table_slot: AtomicU32,
     /// Links and monitors (see `relations`); boxed on first use.
@@ -342,8 +342,7 @@ impl ProcessCore {
             named: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
             stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
-            stack_low: AtomicUsize::new(0),
-            stack_high: AtomicUsize::new(0),
+            stack: AtomicUsize::new(0),
             table_slot: AtomicU32::new(u32::MAX),
             relations: Mutex::new(None),
         }
@@ -620,8 +619,7 @@ impl ProcessCore {
         unsafe { self.local() }.armed = NO_TIMER;
         let home = self.home.load(Relaxed);
         self.home.store(home.map_addr(|a| a | MOVABLE), Release);
-        self.stack_low.store(0, Release);
-        self.stack_high.store(0, Release);
+        self.stack.store(0, Release);
     }
 
     /// Where a woken process goes; `None` if it never ran (then it is never parked).
@@ -647,14 +645,12 @@ impl ProcessCore {
 
     /// Publishes the process's stack.
     pub(crate) fn set_stack(&self, probe: StackProbe) {
-        let (low, high) = probe.to_words();
-        self.stack_low.store(low, Release);
-        self.stack_high.store(high, Release);
+        self.stack.store(probe.to_word(), Release);
     }
 
     /// The process's stack, if it has one.
     pub(crate) fn stack(&self) -> Option<StackProbe> {
-        StackProbe::from_words(self.stack_low.load(Acquire), self.stack_high.load(Acquire))
+        StackProbe::from_word(self.stack.load(Acquire))
     }
 
     /// Records where the process is blocked (for `process::info`).
@@ -714,7 +710,7 @@ mod tests {
     fn record_stays_small() {
         let size = std::mem::size_of::<ProcessCore>();
         assert!(
-            size <= 216,
+            size <= 208,
             "ProcessCore grew to {size} bytes (an idle process must stay within 4.3 KB)"
         );
     }

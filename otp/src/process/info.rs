@@ -127,7 +127,7 @@ fn memory(core: &ProcessCore, queued: usize) -> usize {
     // resident but which costs nothing. Count from above them.
     let stack = core.stack().map_or(0, |s| {
         let skip = if s.has_guard() { 1 } else { 2 } * stack::page_size();
-        stack::resident_bytes(s.limit_addr() + skip, s.base_addr())
+        stack::resident_bytes(s.limit_addr() + skip, s.slot_end(core.stack_size as usize))
     });
     record + stack + queued * (core.meta.node_size + std::mem::size_of::<usize>())
 }
