@@ -51,7 +51,7 @@ use crossbeam_utils::sync::{Parker, Unparker};
 use crate::{
     process::{
         core::{
-            Activation, Body, Co, ExitUnwind, Outcome, Placement, ProcessCore, Suspend,
+            Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, Running, Suspend,
             NOT_WAITING, NO_TIMER, WAIT_FOREVER,
         },
         dying,
@@ -77,6 +77,9 @@ const SPIN_ROUNDS: u32 = 64;
 const STEAL_PATIENCE: u32 = 8;
 /// Every this many picks, look at the injector and timers first.
 const FAIRNESS_TICK: u64 = 61;
+/// How many empty [`Running`] boxes a scheduler keeps for reuse (as many as it keeps stacks of
+/// one size).
+const RUNNING_POOL_LIMIT: usize = crate::runtime::stack::DEFAULT_HOT_LIMIT;
 
 /// The part of a scheduler other threads see.
 #[derive(Debug)]
@@ -122,6 +125,12 @@ pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<(ProcRef, bool)>>,
     movable: Worker<ProcRef>,
     pub(crate) stacks: RefCell<StackPool>,
+    /// Empty boxes for running coroutines, so starting an activation allocates nothing.
+    #[allow(
+        clippy::vec_box,
+        reason = "the boxes themselves are what is recycled: they become `Body::Started`"
+    )]
+    running: RefCell<Vec<Box<Running>>>,
     pub(crate) timers: Timers,
     parker: Parker,
     /// The process being run (a strong reference is held by `run_process` meanwhile).
@@ -182,6 +191,7 @@ impl Scheduler {
             run_queue: RefCell::new(VecDeque::new()),
             movable,
             stacks: RefCell::new(StackPool::new()),
+            running: RefCell::new(Vec::with_capacity(RUNNING_POOL_LIMIT)),
             timers: Timers::new(rt.epoch),
             parker,
             current: Cell::new(std::ptr::null()),
@@ -448,11 +458,11 @@ impl Scheduler {
         // coroutine stays in place while it runs.
         let body = unsafe { p.body() };
         if let Body::Ready(_) = body {
-            let Body::Ready(task) = std::mem::replace(body, Body::Empty) else {
+            let Body::Ready(task) = std::mem::replace(body, Body::empty()) else {
                 unreachable!()
             };
             match self.start(&p, task) {
-                Some(co) => *body = Body::Started(co),
+                Some(run) => *body = Body::Started(run),
                 None => {
                     self.current.set(std::ptr::null());
                     self.finish(&p, ExitReason::SystemLimit);
@@ -460,7 +470,10 @@ impl Scheduler {
                 }
             }
         }
-        let Body::Started(co) = body else {
+        let Body::Started(run) = body else {
+            unreachable!("process {} has no coroutine", p.id)
+        };
+        let Some(co) = &mut run.co else {
             unreachable!("process {} has no coroutine", p.id)
         };
 
@@ -487,7 +500,10 @@ impl Scheduler {
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
                         // Its frames sit below the usable stack: never resume or unwind it.
-                        std::mem::forget(std::mem::replace(body, Body::Empty));
+                        if let Body::Started(mut run) = std::mem::replace(body, Body::empty()) {
+                            std::mem::forget(run.co.take());
+                            self.put_running(run);
+                        }
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
                     }
@@ -510,9 +526,13 @@ impl Scheduler {
                 }
             }
             CoroutineResult::Return(outcome) => {
-                let Body::Started(co) = std::mem::replace(body, Body::Empty) else {
+                let Body::Started(mut run) = std::mem::replace(body, Body::empty()) else {
                     unreachable!()
                 };
+                let Some(co) = run.co.take() else {
+                    unreachable!()
+                };
+                self.put_running(run);
                 let stack = co.into_stack();
                 let outcome = match stack.check_canary() {
                     Canary::Intact => outcome,
@@ -555,7 +575,7 @@ impl Scheduler {
 
     /// Gives a process a stack and a coroutine for its next activation. `None` if no stack could
     /// be had.
-    fn start(&self, p: &ProcRef, task: Box<dyn Activation>) -> Option<Co> {
+    fn start(&self, p: &ProcRef, task: Box<dyn Activation>) -> Option<Box<Running>> {
         let stack = match self.stacks.borrow_mut().get(p.stack_size as usize) {
             Ok(s) => s,
             Err(e) => {
@@ -567,11 +587,27 @@ impl Scheduler {
         p.set_home(&self.shared);
         p.set_stack(stack.probe());
         let core = p.clone();
-        Some(Coroutine::with_stack(stack, move |yielder, ()| {
+        let co = Coroutine::with_stack(stack, move |yielder, ()| {
             // SAFETY: we are the process, running on its own thread; short borrow.
             unsafe { core.local() }.yielder = yielder;
             entry(&core, task)
-        }))
+        });
+        let mut run = self
+            .running
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| Box::new(Running { co: None }));
+        run.co = Some(co);
+        Some(run)
+    }
+
+    /// Keeps an emptied [`Running`] box for the next activation, up to a limit.
+    fn put_running(&self, run: Box<Running>) {
+        debug_assert!(run.co.is_none());
+        let mut pool = self.running.borrow_mut();
+        if pool.len() < RUNNING_POOL_LIMIT {
+            pool.push(run);
+        }
     }
 
     /// Everything that happens when a process has exited.

@@ -99,7 +99,7 @@ use corosensei::stack::{Stack, StackPointer};
 
 use self::slab::{RawSlot, SizeClass, CANARY_LEN};
 pub(crate) use self::{
-    pool::StackPool,
+    pool::{StackPool, DEFAULT_HOT_LIMIT},
     slab::{page_size, SlabAllocator, StackStats},
 };
 
