@@ -137,12 +137,20 @@ impl std::fmt::Debug for Outcome {
 /// The coroutine type every process runs in.
 pub(crate) type Co = Coroutine<(), Suspend, Outcome, ProcessStack>;
 
-/// An activation under way: its coroutine (which owns the stack). Boxed, so that a process
-/// holding no stack (a behaviour process between messages) does not carry a coroutine's worth
-/// of bytes in its record. The boxes are recycled through a per-scheduler free list, so an
-/// activation costs no allocation; a box in the free list holds `None`.
+/// The yielder of a process's coroutine: how the process hands control back.
+pub(crate) type ProcessYielder = Yielder<(), Suspend>;
+
+/// An activation under way: its coroutine (which owns the stack) and the coroutine's yielder.
+/// Boxed, so that a process holding no stack (a behaviour process between messages) does not
+/// carry a coroutine's worth of bytes in its record. The boxes are recycled through a
+/// per-scheduler free list, so an activation costs no allocation; a box in the free list holds
+/// `None`. Touched only by the scheduler (see [`ProcessCore::body`]).
 pub(crate) struct Running {
     pub(crate) co: Option<Co>,
+    /// Set by the coroutine's entry on its first resume (null before), valid while the
+    /// coroutine lives. The scheduler publishes it for the process while it resumes it
+    /// (`Scheduler::yielder`) and saves it here in between.
+    pub(crate) yielder: *const ProcessYielder,
 }
 
 /// A process's body over its life. Two words: two boxes, told apart by the niche of the
@@ -254,8 +262,6 @@ pub(crate) const NO_TIMER: u64 = u64::MAX;
 
 /// Owned by the thread running the process; see the module docs.
 pub(crate) struct Local {
-    /// Set when the coroutine starts; valid while it lives.
-    pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Messages taken off the shared queue, oldest first, not yet received.
     pub(crate) private: PrivateQueue,
     /// While the process waits: the timer tick of its deadline, or [`WAIT_FOREVER`];
@@ -313,7 +319,7 @@ pub(crate) struct ProcessCore {
 
 // SAFETY: the shared fields are atomics, `Sync` containers or immutable. `Local` is only touched
 // by the single thread that owns the process at that moment (module docs), which the scheduling
-// state machine makes exclusive; its `!Send` parts (the coroutine, the yielder pointer) never
+// state machine makes exclusive; its `!Send` parts (the coroutine and its yielder) never
 // leave the scheduler thread that pinned the process once it started.
 unsafe impl Send for ProcessCore {}
 // SAFETY: as above.
@@ -359,7 +365,6 @@ impl ProcessCore {
             home: AtomicPtr::new(std::ptr::null_mut()),
             body: UnsafeCell::new(Body::Ready(body)),
             local: UnsafeCell::new(Local {
-                yielder: std::ptr::null(),
                 private: PrivateQueue::default(),
                 wait: NOT_WAITING,
                 armed: NO_TIMER,
@@ -738,7 +743,7 @@ mod tests {
     fn record_stays_small() {
         let size = std::mem::size_of::<ProcessCore>();
         assert!(
-            size <= 168,
+            size <= 160,
             "ProcessCore grew to {size} bytes (an idle process must stay within 4.3 KB)"
         );
         // Two words: the running coroutine is boxed.

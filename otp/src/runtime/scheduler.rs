@@ -51,8 +51,8 @@ use crossbeam_utils::sync::{Parker, Unparker};
 use crate::{
     process::{
         core::{
-            Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, Running, Suspend,
-            NOT_WAITING, NO_TIMER, WAIT_FOREVER,
+            Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, ProcessYielder, Running,
+            Suspend, NOT_WAITING, NO_TIMER, WAIT_FOREVER,
         },
         dying,
         exit::ExitReason,
@@ -135,6 +135,13 @@ pub(crate) struct Scheduler {
     parker: Parker,
     /// The process being run (a strong reference is held by `run_process` meanwhile).
     pub(crate) current: Cell<*const ProcessCore>,
+    /// The yielder of the coroutine being resumed, for [`switch::suspend`]: copied from its
+    /// [`Running`] box before each resume and back after it (null until the coroutine's entry
+    /// sets it, on the first resume). One per scheduler rather than one per process record:
+    /// only the process being resumed needs it.
+    ///
+    /// [`switch::suspend`]: crate::runtime::switch::suspend
+    pub(crate) yielder: Cell<*const ProcessYielder>,
     tick: Cell<u64>,
     /// Per victim: its `drained` count when this scheduler last looked, and how many looks in
     /// a row it has not changed.
@@ -195,6 +202,7 @@ impl Scheduler {
             timers: Timers::new(rt.epoch),
             parker,
             current: Cell::new(std::ptr::null()),
+            yielder: Cell::new(std::ptr::null()),
             tick: Cell::new(0),
             last_seen: RefCell::new(vec![(0, 0); n]),
             ids: Cell::new((0, 0)),
@@ -479,7 +487,9 @@ impl Scheduler {
 
         let probe = p.stack();
         trap::set_current(co, probe.map_or(0..0, |s| s.guard_range()));
+        self.yielder.set(run.yielder);
         let result = co.resume(());
+        run.yielder = self.yielder.get();
         trap::clear_current();
         // Only this thread writes these two: plain stores, no locked read-modify-write.
         let switches = &self.shared.switches;
@@ -587,17 +597,23 @@ impl Scheduler {
         p.set_home(&self.shared);
         p.set_stack(stack.probe());
         let core = p.clone();
-        let co = Coroutine::with_stack(stack, move |yielder, ()| {
-            // SAFETY: we are the process, running on its own thread; short borrow.
-            unsafe { core.local() }.yielder = yielder;
+        let publish: *const Cell<*const ProcessYielder> = &self.yielder;
+        let co = Coroutine::with_stack(stack, move |yielder: &ProcessYielder, ()| {
+            // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
+            // first resume, which `run_process` makes on this scheduler's thread while the
+            // scheduler is alive (a started process never migrates; a coroutine dropped before
+            // it started never runs its closure). `Cell` is only ever used from that thread.
+            unsafe { (*publish).set(yielder) };
             entry(&core, task)
         });
-        let mut run = self
-            .running
-            .borrow_mut()
-            .pop()
-            .unwrap_or_else(|| Box::new(Running { co: None }));
+        let mut run = self.running.borrow_mut().pop().unwrap_or_else(|| {
+            Box::new(Running {
+                co: None,
+                yielder: std::ptr::null(),
+            })
+        });
         run.co = Some(co);
+        run.yielder = std::ptr::null();
         Some(run)
     }
 
