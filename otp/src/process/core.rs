@@ -28,7 +28,7 @@ use std::{
             AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
             Ordering::{Acquire, Relaxed, Release},
         },
-        Arc, Mutex,
+        Arc,
     },
 };
 
@@ -40,7 +40,7 @@ use crate::{
         exit::ExitReason,
         pid::AnyPid,
         reference::Ref,
-        relations::Relations,
+        relations::RelationsSlot,
         state::{Notify, SchedState},
     },
     runtime::{
@@ -314,7 +314,7 @@ pub(crate) struct ProcessCore {
     /// Where the process sits in the process table.
     pub(crate) table_slot: AtomicU32,
     /// Links and monitors (see `relations`); boxed on first use.
-    pub(crate) relations: Mutex<Option<Box<Relations>>>,
+    pub(crate) relations: RelationsSlot,
 }
 
 // SAFETY: the shared fields are atomics, `Sync` containers or immutable. `Local` is only touched
@@ -377,7 +377,7 @@ impl ProcessCore {
             stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
             stack: AtomicUsize::new(0),
             table_slot: AtomicU32::new(u32::MAX),
-            relations: Mutex::new(None),
+            relations: RelationsSlot::new(),
         }
     }
 
@@ -743,7 +743,7 @@ mod tests {
     fn record_stays_small() {
         let size = std::mem::size_of::<ProcessCore>();
         assert!(
-            size <= 160,
+            size <= 152,
             "ProcessCore grew to {size} bytes (an idle process must stay within 4.3 KB)"
         );
         // Two words: the running coroutine is boxed.
