@@ -42,11 +42,20 @@ pub(crate) enum Envelope<G: GenServer> {
     Stop(ExitReason),
 }
 
-/// A server between callbacks: its state and the little the loop needs.
+/// A server between callbacks: its state and the little the loop needs. An idle server is
+/// this box, so it is kept to the state and two words.
 pub(crate) struct Driver<G: GenServer> {
     server: G,
     /// The process that started it linked (`start_link`): an EXIT from it ends the server.
     parent: Option<AnyPid>,
+    /// What few servers use, boxed the first time one does; then kept for the server's life
+    /// (the timeout sequence number must never restart).
+    rare: Option<Box<Rare>>,
+}
+
+/// The rarely used part of a [`Driver`].
+#[derive(Default)]
+struct Rare {
     /// The name to register at start, and (for `via` names) to unregister at exit.
     name: Option<Name>,
     /// The armed idle timeout, with its sequence number.
@@ -76,23 +85,28 @@ fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, ExitReason> {
 
 impl<G: GenServer> Driver<G> {
     pub(crate) fn new(server: G, parent: Option<AnyPid>, name: Option<Name>) -> Driver<G> {
+        let rare = name.map(|name| {
+            Box::new(Rare {
+                name: Some(name),
+                ..Rare::default()
+            })
+        });
         Driver {
             server,
             parent,
-            name,
-            timeout: None,
-            timeout_seq: 0,
+            rare,
         }
     }
 
     /// The first activation: register, `init`, tell the starter, then serve.
     pub(crate) fn start(mut self: Box<Self>, started: Promise<Result<(), StartError>>) -> Outcome {
         let mb = Mailbox::<Envelope<G>>::attach();
-        if let Some(name) = &self.name {
-            if let Err(holder) = name.register(&mb.pid().to_any()) {
+        if let Some(rare) = &mut self.rare {
+            let registered = rare.name.as_ref().map(|n| n.register(&mb.pid().to_any()));
+            if let Some(Err(holder)) = registered {
                 started.fulfil(Err(StartError::AlreadyStarted(holder)));
                 // Not ours to unregister.
-                self.name = None;
+                rare.name = None;
                 return self.exit_quietly(ExitReason::Normal);
             }
         }
@@ -142,7 +156,7 @@ impl<G: GenServer> Driver<G> {
     fn dispatch(&mut self, message: Message<Envelope<G>>) -> Flow<G::Reply> {
         // Any message cancels an armed idle timeout; only the timeout's own message, if it is
         // still the armed one, becomes `Info::Timeout`.
-        let armed = self.timeout.take();
+        let armed = self.rare.as_mut().and_then(|r| r.timeout.take());
         if let Message::User(Envelope::Timeout(seq)) = &message {
             return match armed {
                 Some((_, armed_seq)) if armed_seq == *seq => self.info(Info::Timeout),
@@ -232,9 +246,10 @@ impl<G: GenServer> Driver<G> {
 
     fn arm_timeout(&mut self, after: Duration) {
         let me: Pid<Envelope<G>> = Mailbox::<Envelope<G>>::attach().pid();
-        self.timeout_seq = self.timeout_seq.wrapping_add(1);
-        let timer = send_after(&me, Envelope::Timeout(self.timeout_seq), after);
-        self.timeout = Some((timer, self.timeout_seq));
+        let rare = self.rare.get_or_insert_with(Box::default);
+        rare.timeout_seq = rare.timeout_seq.wrapping_add(1);
+        let timer = send_after(&me, Envelope::Timeout(rare.timeout_seq), after);
+        rare.timeout = Some((timer, rare.timeout_seq));
     }
 
     /// A callback panicked: `terminate`, then exit with the panic (OTP's crash path).
@@ -262,10 +277,13 @@ impl<G: GenServer> Driver<G> {
 
 impl<G: GenServer> Drop for Driver<G> {
     fn drop(&mut self) {
-        if let Some((timer, _)) = self.timeout.take() {
+        let Some(rare) = &mut self.rare else {
+            return;
+        };
+        if let Some((timer, _)) = rare.timeout.take() {
             cancel_timer(&timer);
         }
-        if let Some(Name::Via(service)) = &self.name {
+        if let Some(Name::Via(service)) = &rare.name {
             if let Some(me) = crate::runtime::context::current_process() {
                 service.unregister_name(&AnyPid::from_core(me));
             }
@@ -277,5 +295,25 @@ impl<G: GenServer> Activation for Driver<G> {
     fn activate(self: Box<Self>) -> Outcome {
         let mb = Mailbox::<Envelope<G>>::attach();
         self.serve(mb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An idle server is its boxed driver: the state and two words.
+    #[test]
+    fn driver_is_the_state_and_two_words() {
+        struct Counter(#[allow(dead_code, reason = "only its size matters")] u64);
+        impl super::GenServer for Counter {
+            type Call = ();
+            type Reply = ();
+            type Cast = ();
+            type Info = ();
+            type Continue = ();
+        }
+        assert_eq!(
+            std::mem::size_of::<super::Driver<Counter>>(),
+            8 + 2 * std::mem::size_of::<usize>()
+        );
     }
 }
