@@ -194,27 +194,38 @@ pub(crate) struct ProcessMeta {
     pub(crate) node_size: usize,
     /// The function the process was spawned with (its type name).
     pub(crate) initial_call: fn() -> &'static str,
+    /// Bytes of the box a behaviour process keeps for its whole life, running or idle: its
+    /// driver (the state and the loop's bookkeeping). 0 for a raw process, whose function's
+    /// box is consumed when it first runs.
+    pub(crate) activation_size: usize,
 }
 
-struct MetaOf<M, F: ?Sized>(PhantomData<M>, PhantomData<F>);
+struct MetaOf<M, F: ?Sized, H>(PhantomData<M>, PhantomData<H>, PhantomData<F>);
 
 trait HasMeta {
     const META: ProcessMeta;
 }
 
-impl<M: 'static, F: ?Sized> HasMeta for MetaOf<M, F> {
+impl<M: 'static, F: ?Sized, H> HasMeta for MetaOf<M, F, H> {
     const META: ProcessMeta = ProcessMeta {
         type_id: TypeId::of::<M>,
         type_name: std::any::type_name::<M>,
         node_size: std::mem::size_of::<Node<M>>(),
         initial_call: std::any::type_name::<F>,
+        activation_size: std::mem::size_of::<H>(),
     };
 }
 
-/// The `'static` facts about a process with mailbox type `M` spawned with a function of type
-/// `F`.
+/// The `'static` facts about a raw process with mailbox type `M` spawned with a function of
+/// type `F`.
 pub(crate) fn meta<M: 'static, F: ?Sized>() -> &'static ProcessMeta {
-    &<MetaOf<M, F> as HasMeta>::META
+    &<MetaOf<M, F, ()> as HasMeta>::META
+}
+
+/// The `'static` facts about a behaviour process with mailbox type `M`, named after `F`, that
+/// keeps a boxed `H` (its driver) for its whole life.
+pub(crate) fn behaviour_meta<M: 'static, F: ?Sized, H>() -> &'static ProcessMeta {
+    &<MetaOf<M, F, H> as HasMeta>::META
 }
 
 /// The private message queue: messages taken off the shared queue, oldest first, not yet
