@@ -126,11 +126,7 @@ pub(crate) struct Scheduler {
     movable: Worker<ProcRef>,
     pub(crate) stacks: RefCell<StackPool>,
     /// Empty boxes for running coroutines, so starting an activation allocates nothing.
-    #[allow(
-        clippy::vec_box,
-        reason = "the boxes themselves are what is recycled: they become `Body::Started`"
-    )]
-    running: RefCell<Vec<Box<Running>>>,
+    running: RunningPool,
     pub(crate) timers: Timers,
     parker: Parker,
     /// The process being run (a strong reference is held by `run_process` meanwhile).
@@ -198,7 +194,7 @@ impl Scheduler {
             run_queue: RefCell::new(VecDeque::new()),
             movable,
             stacks: RefCell::new(StackPool::new()),
-            running: RefCell::new(Vec::with_capacity(RUNNING_POOL_LIMIT)),
+            running: RunningPool::default(),
             timers: Timers::new(rt.epoch),
             parker,
             current: Cell::new(std::ptr::null()),
@@ -466,16 +462,10 @@ impl Scheduler {
         // coroutine stays in place while it runs.
         let body = unsafe { p.body() };
         if let Body::Ready(_) = body {
-            let Body::Ready(task) = std::mem::replace(body, Body::empty()) else {
-                unreachable!()
-            };
-            match self.start(&p, task) {
-                Some(run) => *body = Body::Started(run),
-                None => {
-                    self.current.set(std::ptr::null());
-                    self.finish(&p, ExitReason::SystemLimit);
-                    return;
-                }
+            if !self.start(&p, body) {
+                self.current.set(std::ptr::null());
+                self.finish(&p, ExitReason::SystemLimit);
+                return;
             }
         }
         let Body::Started(run) = body else {
@@ -512,7 +502,7 @@ impl Scheduler {
                         // Its frames sit below the usable stack: never resume or unwind it.
                         if let Body::Started(mut run) = std::mem::replace(body, Body::empty()) {
                             std::mem::forget(run.co.take());
-                            self.put_running(run);
+                            self.running.put(run);
                         }
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
@@ -536,13 +526,9 @@ impl Scheduler {
                 }
             }
             CoroutineResult::Return(outcome) => {
-                let Body::Started(mut run) = std::mem::replace(body, Body::empty()) else {
-                    unreachable!()
-                };
                 let Some(co) = run.co.take() else {
                     unreachable!()
                 };
-                self.put_running(run);
                 let stack = co.into_stack();
                 let outcome = match stack.check_canary() {
                     Canary::Intact => outcome,
@@ -562,9 +548,14 @@ impl Scheduler {
                 };
                 self.stacks.borrow_mut().put(stack);
                 match outcome {
-                    Outcome::Exit(reason) => self.finish(&p, reason),
+                    Outcome::Exit(reason) => {
+                        self.running
+                            .put_body(std::mem::replace(body, Body::empty()));
+                        self.finish(&p, reason);
+                    }
                     Outcome::Idle(task) => {
-                        *body = Body::Ready(task);
+                        self.running
+                            .put_body(std::mem::replace(body, Body::Ready(task)));
                         p.unpin();
                         if !p.state.park() {
                             // Something arrived while it was finishing: run it again.
@@ -573,7 +564,8 @@ impl Scheduler {
                         }
                     }
                     Outcome::Yield(task) => {
-                        *body = Body::Ready(task);
+                        self.running
+                            .put_body(std::mem::replace(body, Body::Ready(task)));
                         p.unpin();
                         p.state.requeue();
                         self.push_yielded(p);
@@ -583,14 +575,15 @@ impl Scheduler {
         }
     }
 
-    /// Gives a process a stack and a coroutine for its next activation. `None` if no stack could
-    /// be had.
-    fn start(&self, p: &ProcRef, task: Box<dyn Activation>) -> Option<Box<Running>> {
+    /// Gives a process a stack and a coroutine for its next activation: turns its `Ready` body
+    /// into a `Started` one. False if no stack could be had (the activation is then dropped).
+    fn start(&self, p: &ProcRef, body: &mut Body) -> bool {
         let stack = match self.stacks.borrow_mut().get(p.stack_size as usize) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(pid = p.id, error = %e, "could not allocate a process stack");
-                return None;
+                *body = Body::empty();
+                return false;
             }
         };
         // Pin it here from now on.
@@ -598,32 +591,26 @@ impl Scheduler {
         p.set_stack(stack.probe());
         let core = p.clone();
         let publish: *const Cell<*const ProcessYielder> = &self.yielder;
-        let co = Coroutine::with_stack(stack, move |yielder: &ProcessYielder, ()| {
-            // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
-            // first resume, which `run_process` makes on this scheduler's thread while the
-            // scheduler is alive (a started process never migrates; a coroutine dropped before
-            // it started never runs its closure). `Cell` is only ever used from that thread.
-            unsafe { (*publish).set(yielder) };
-            entry(&core, task)
-        });
-        let mut run = self.running.borrow_mut().pop().unwrap_or_else(|| {
-            Box::new(Running {
-                co: None,
-                yielder: std::ptr::null(),
-            })
-        });
-        run.co = Some(co);
+        let Body::Ready(task) = std::mem::replace(body, Body::Started(self.running.take())) else {
+            unreachable!("only a Ready body is started")
+        };
+        let Body::Started(run) = body else {
+            unreachable!()
+        };
         run.yielder = std::ptr::null();
-        Some(run)
-    }
-
-    /// Keeps an emptied [`Running`] box for the next activation, up to a limit.
-    fn put_running(&self, run: Box<Running>) {
-        debug_assert!(run.co.is_none());
-        let mut pool = self.running.borrow_mut();
-        if pool.len() < RUNNING_POOL_LIMIT {
-            pool.push(run);
-        }
+        run.co = Some(Coroutine::with_stack(
+            stack,
+            move |yielder: &ProcessYielder, ()| {
+                // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
+                // first resume, which `run_process` makes on this scheduler's thread while the
+                // scheduler is alive (a started process never migrates; a coroutine dropped
+                // before it started never runs its closure). `Cell` is only used from that
+                // thread.
+                unsafe { (*publish).set(yielder) };
+                entry(&core, task)
+            },
+        ));
+        true
     }
 
     /// Everything that happens when a process has exited.
@@ -640,6 +627,56 @@ impl Scheduler {
             log_crash(p, &reason);
         }
         self.rt.process_exited(p, &reason);
+    }
+}
+
+/// A scheduler's empty [`Running`] boxes, kept for the next activations (at most
+/// [`RUNNING_POOL_LIMIT`]). The most recently returned one sits apart, so the common
+/// return-then-take (one process's activation ends, another's starts) is a couple of loads and
+/// stores.
+#[derive(Default)]
+struct RunningPool {
+    spare: Cell<Option<Box<Running>>>,
+    #[allow(
+        clippy::vec_box,
+        reason = "the boxes themselves are what is recycled: they become `Body::Started`"
+    )]
+    more: RefCell<Vec<Box<Running>>>,
+}
+
+impl RunningPool {
+    /// An empty box (its coroutine `None`): a kept one, or a new one.
+    #[inline]
+    fn take(&self) -> Box<Running> {
+        match self.spare.take() {
+            Some(run) => run,
+            None => self.more.borrow_mut().pop().unwrap_or_else(|| {
+                Box::new(Running {
+                    co: None,
+                    yielder: std::ptr::null(),
+                })
+            }),
+        }
+    }
+
+    /// Keeps a box whose coroutine was taken out, up to the limit.
+    #[inline]
+    fn put(&self, run: Box<Running>) {
+        debug_assert!(run.co.is_none());
+        if let Some(older) = self.spare.replace(Some(run)) {
+            let mut more = self.more.borrow_mut();
+            if more.len() + 1 < RUNNING_POOL_LIMIT {
+                more.push(older);
+            }
+        }
+    }
+
+    /// Keeps the box of a body that was `Started` (its coroutine taken out).
+    #[inline]
+    fn put_body(&self, body: Body) {
+        if let Body::Started(run) = body {
+            self.put(run);
+        }
     }
 }
 
