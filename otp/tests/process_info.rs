@@ -262,3 +262,51 @@ fn trap_exit_is_visible_from_another_process() {
         child.send(());
     });
 }
+
+#[test]
+fn an_idle_gen_server_s_memory_counts_its_state() {
+    use otp::gen_server::{self, CallResult, From, GenServer};
+
+    struct Small(u64);
+    struct Big([u64; 128]);
+    impl GenServer for Small {
+        type Call = ();
+        type Reply = u64;
+        type Cast = ();
+        type Info = ();
+        type Continue = ();
+        fn handle_call(&mut self, (): (), _from: From<u64>) -> CallResult<u64> {
+            self.0 += 1;
+            CallResult::reply(self.0)
+        }
+    }
+    impl GenServer for Big {
+        type Call = ();
+        type Reply = u64;
+        type Cast = ();
+        type Info = ();
+        type Continue = ();
+        fn handle_call(&mut self, (): (), _from: From<u64>) -> CallResult<u64> {
+            self.0[0] += 1;
+            CallResult::reply(self.0[0])
+        }
+    }
+
+    run(|_: Mailbox<()>| {
+        let small = gen_server::start(Small(0)).unwrap();
+        let big = gen_server::start(Big([0; 128])).unwrap();
+        small.call(()).unwrap();
+        big.call(()).unwrap();
+        let (small_pid, big_pid) = (small.pid().unwrap(), big.pid().unwrap());
+        for pid in [&small_pid, &big_pid] {
+            wait_until("the server is idle", || {
+                process::info(pid).is_some_and(|i| i.status == Status::Waiting)
+            });
+        }
+        let small_mem = process::info(&small_pid).unwrap().memory;
+        let big_mem = process::info(&big_pid).unwrap().memory;
+        // Idle, without a stack: the record and the boxed state, nothing else.
+        assert_eq!(big_mem - small_mem, 127 * 8);
+        assert!(small_mem < 256, "an idle server reports {small_mem} bytes");
+    });
+}

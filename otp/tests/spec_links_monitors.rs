@@ -650,3 +650,41 @@ fn a_sender_s_messages_arrive_before_its_exit_and_its_down() {
         }
     });
 }
+
+#[test]
+fn a_monitor_or_link_racing_a_fresh_process_s_exit_reports_exactly_once() {
+    // The target has no relations until the monitor or link makes them, and may be exiting
+    // on another scheduler at that very moment: either the relation is made and fires, or the
+    // caller answers `noproc` itself. Never both, never neither.
+    run(|mut mb| {
+        process::trap_exit(true);
+        for i in 0..2000u32 {
+            let p = otp::spawn(|| {});
+            if i % 3 == 0 {
+                otp::yield_now();
+            }
+            if i % 2 == 0 {
+                let r = process::monitor(&p);
+                match next(&mut mb) {
+                    Message::Down {
+                        reference, reason, ..
+                    } => {
+                        assert_eq!(reference, r);
+                        assert!(matches!(reason, ExitReason::Normal | ExitReason::NoProc));
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            } else {
+                process::link(&p).unwrap();
+                match next(&mut mb) {
+                    Message::Exit { from, reason } => {
+                        assert_eq!(from, p);
+                        assert!(matches!(reason, ExitReason::Normal | ExitReason::NoProc));
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        quiet(&mut mb);
+    });
+}

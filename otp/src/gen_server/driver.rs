@@ -42,18 +42,25 @@ pub(crate) enum Envelope<G: GenServer> {
     Stop(ExitReason),
 }
 
-/// A server between callbacks: its state and the little the loop needs.
+/// A server between callbacks: its state and the little the loop needs. An idle server is
+/// this box, so it is kept to the state and two words.
 pub(crate) struct Driver<G: GenServer> {
     server: G,
     /// The process that started it linked (`start_link`): an EXIT from it ends the server.
     parent: Option<AnyPid>,
+    /// What few servers use, boxed the first time one does; then kept for the server's life
+    /// (the timeout sequence number must never restart).
+    rare: Option<Box<Rare>>,
+}
+
+/// The rarely used part of a [`Driver`].
+#[derive(Default)]
+struct Rare {
     /// The name to register at start, and (for `via` names) to unregister at exit.
     name: Option<Name>,
     /// The armed idle timeout, with its sequence number.
     timeout: Option<(TimerRef, u32)>,
     timeout_seq: u32,
-    /// What the server was handling last, for its crash report.
-    last: &'static str,
 }
 
 /// What to do after a message.
@@ -78,13 +85,16 @@ fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, ExitReason> {
 
 impl<G: GenServer> Driver<G> {
     pub(crate) fn new(server: G, parent: Option<AnyPid>, name: Option<Name>) -> Driver<G> {
+        let rare = name.map(|name| {
+            Box::new(Rare {
+                name: Some(name),
+                ..Rare::default()
+            })
+        });
         Driver {
             server,
             parent,
-            name,
-            timeout: None,
-            timeout_seq: 0,
-            last: "none (init)",
+            rare,
         }
     }
 
@@ -93,11 +103,12 @@ impl<G: GenServer> Driver<G> {
         let mb = Mailbox::<Envelope<G>>::attach();
         // Killed before it ever ran: no registration, no init.
         mb.core().safepoint();
-        if let Some(name) = &self.name {
-            if let Err(holder) = name.register(&mb.pid().to_any()) {
+        if let Some(rare) = &mut self.rare {
+            let registered = rare.name.as_ref().map(|n| n.register(&mb.pid().to_any()));
+            if let Some(Err(holder)) = registered {
                 started.fulfil(Err(StartError::AlreadyStarted(holder)));
                 // Not ours to unregister.
-                self.name = None;
+                rare.name = None;
                 return self.exit_quietly(ExitReason::Normal);
             }
         }
@@ -109,8 +120,8 @@ impl<G: GenServer> Driver<G> {
                 drop(started);
                 match self.after(next) {
                     Flow::Go => self.serve(mb),
-                    Flow::Stop(reason, _) => self.exit(reason, None),
-                    Flow::Crash(reason, _) => self.crash(reason, None),
+                    Flow::Stop(reason, _) => self.exit(reason, None, INIT),
+                    Flow::Crash(reason, _) => self.crash(reason, None, INIT),
                 }
             }
             Ok(InitResult::Ignore) => {
@@ -133,7 +144,7 @@ impl<G: GenServer> Driver<G> {
 
     /// Lets the server's name go now, rather than when the process is gone.
     fn unregister(&mut self, mb: &Mailbox<Envelope<G>>) {
-        if let Some(name) = self.name.take() {
+        if let Some(name) = self.rare.as_mut().and_then(|r| r.name.take()) {
             name.unregister(&mb.pid().to_any());
         }
     }
@@ -146,10 +157,11 @@ impl<G: GenServer> Driver<G> {
                 mb.release_spare_capacity();
                 return Outcome::Idle(self);
             };
+            let last = last_message(&message);
             match self.dispatch(message) {
                 Flow::Go => {}
-                Flow::Stop(reason, pending) => return self.exit(reason, pending),
-                Flow::Crash(reason, pending) => return self.crash(reason, pending),
+                Flow::Stop(reason, pending) => return self.exit(reason, pending, last),
+                Flow::Crash(reason, pending) => return self.crash(reason, pending, last),
             }
             if budget::remaining() <= 0 {
                 return Outcome::Yield(self);
@@ -158,30 +170,24 @@ impl<G: GenServer> Driver<G> {
     }
 
     fn dispatch(&mut self, message: Message<Envelope<G>>) -> Flow<G::Reply> {
-        self.last = match &message {
-            Message::User(Envelope::Call(..)) => "a call",
-            Message::User(Envelope::Cast(_)) => "a cast",
-            Message::User(Envelope::Info(_)) => "a message (handle_info)",
-            Message::User(Envelope::Timeout(_)) => ":timeout",
-            Message::User(Envelope::Stop(_)) => "a stop request",
-            Message::Exit { .. } => "an EXIT",
-            Message::Down { .. } => "a DOWN",
-        };
         // Any message cancels an armed idle timeout; only the timeout's own message, if it is
         // still the armed one, becomes `Info::Timeout`.
+        let armed = self.rare.as_mut().and_then(|r| r.timeout.take());
         if let Message::User(Envelope::Timeout(seq)) = &message {
-            return match self.timeout.take() {
+            return match armed {
                 Some((_, armed_seq)) if armed_seq == *seq => self.info(Info::Timeout),
                 // A timeout cancelled too late: it had fired with a message ahead of it, whose
                 // handler may have armed a new one. Not a message from anyone: it leaves that
                 // one armed.
                 armed => {
-                    self.timeout = armed;
+                    if let Some(rare) = &mut self.rare {
+                        rare.timeout = armed;
+                    }
                     Flow::Go
                 }
             };
         }
-        if let Some((timer, _)) = self.timeout.take() {
+        if let Some((timer, _)) = armed {
             cancel_timer(&timer);
         }
         match message {
@@ -264,24 +270,36 @@ impl<G: GenServer> Driver<G> {
 
     fn arm_timeout(&mut self, after: Duration) {
         let me: Pid<Envelope<G>> = Mailbox::<Envelope<G>>::attach().pid();
-        self.timeout_seq = self.timeout_seq.wrapping_add(1);
-        let timer = send_after(&me, Envelope::Timeout(self.timeout_seq), after);
-        self.timeout = Some((timer, self.timeout_seq));
+        let rare = self.rare.get_or_insert_with(Box::default);
+        rare.timeout_seq = rare.timeout_seq.wrapping_add(1);
+        let timer = send_after(&me, Envelope::Timeout(rare.timeout_seq), after);
+        rare.timeout = Some((timer, rare.timeout_seq));
     }
 
     /// A callback panicked: `terminate`, then exit with the panic (OTP's crash path).
-    fn crash(self: Box<Self>, reason: ExitReason, pending: Option<From<G::Reply>>) -> Outcome {
-        self.exit(reason, pending)
+    fn crash(
+        self: Box<Self>,
+        reason: ExitReason,
+        pending: Option<From<G::Reply>>,
+        last: &'static str,
+    ) -> Outcome {
+        self.exit(reason, pending, last)
     }
 
     /// The server stops with `reason`: `terminate` (whose own panic, if any, becomes the
     /// reason), then the state goes, and with it every request still held.
-    fn exit(mut self: Box<Self>, reason: ExitReason, pending: Option<From<G::Reply>>) -> Outcome {
+    /// `last` says what the server was handling, for the crash report.
+    fn exit(
+        mut self: Box<Self>,
+        reason: ExitReason,
+        pending: Option<From<G::Reply>>,
+        last: &'static str,
+    ) -> Outcome {
         let reason = match guarded(|| self.server.terminate(&reason)) {
             Ok(()) => reason,
             Err(crash) => crash,
         };
-        report(std::any::type_name::<G>(), self.last, &reason);
+        report(std::any::type_name::<G>(), last, &reason);
         dying::scoped(&reason, move || drop((pending, self)));
         Outcome::Exit(reason)
     }
@@ -290,6 +308,22 @@ impl<G: GenServer> Driver<G> {
     fn exit_quietly(self: Box<Self>, reason: ExitReason) -> Outcome {
         dying::scoped(&reason, move || drop(self));
         Outcome::Exit(reason)
+    }
+}
+
+/// What the crash report says the server was handling when it stopped in `init`.
+const INIT: &str = "none (init)";
+
+/// What the crash report says the server was handling when `message` made it stop.
+fn last_message<G: GenServer>(message: &Message<Envelope<G>>) -> &'static str {
+    match message {
+        Message::User(Envelope::Call(..)) => "a call",
+        Message::User(Envelope::Cast(_)) => "a cast",
+        Message::User(Envelope::Info(_)) => "a message (handle_info)",
+        Message::User(Envelope::Timeout(_)) => ":timeout",
+        Message::User(Envelope::Stop(_)) => "a stop request",
+        Message::Exit { .. } => "an EXIT",
+        Message::Down { .. } => "a DOWN",
     }
 }
 
@@ -320,10 +354,13 @@ fn report(server: &str, last: &str, reason: &ExitReason) {
 
 impl<G: GenServer> Drop for Driver<G> {
     fn drop(&mut self) {
-        if let Some((timer, _)) = self.timeout.take() {
+        let Some(rare) = &mut self.rare else {
+            return;
+        };
+        if let Some((timer, _)) = rare.timeout.take() {
             cancel_timer(&timer);
         }
-        if let Some(Name::Via(service)) = &self.name {
+        if let Some(Name::Via(service)) = &rare.name {
             if let Some(me) = crate::runtime::context::current_process() {
                 service.unregister_name(&AnyPid::from_core(me));
             }
@@ -335,5 +372,25 @@ impl<G: GenServer> Activation for Driver<G> {
     fn activate(self: Box<Self>) -> Outcome {
         let mb = Mailbox::<Envelope<G>>::attach();
         self.serve(mb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An idle server is its boxed driver: the state and two words.
+    #[test]
+    fn driver_is_the_state_and_two_words() {
+        struct Counter(#[allow(dead_code, reason = "only its size matters")] u64);
+        impl super::GenServer for Counter {
+            type Call = ();
+            type Reply = ();
+            type Cast = ();
+            type Info = ();
+            type Continue = ();
+        }
+        assert_eq!(
+            std::mem::size_of::<super::Driver<Counter>>(),
+            8 + 2 * std::mem::size_of::<usize>()
+        );
     }
 }

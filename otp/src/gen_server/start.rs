@@ -191,7 +191,8 @@ impl StartOptions {
         if let Some(bytes) = self.stack_size {
             spawn = spawn.stack_size(bytes);
         }
-        let pid = spawn.spawn_activation::<_, G>(Box::new(move || driver.start(started)));
+        let pid =
+            spawn.spawn_activation::<_, G, Driver<G>>(Box::new(move || driver.start(started)));
         match waiter.wait(deadline, at) {
             Some(Ok(Ok(()))) => Ok(Server::from_pid(pid)),
             Some(Ok(Err(e))) => Err(e),

@@ -24,6 +24,11 @@
 //! 1. The queue never moves once a node has been pushed: it lives inside the `Arc`'d process
 //!    record. The embedded stub's address is therefore stable. A null `tail`/`head` stands for the
 //!    stub, so the queue can be built before its final address is known.
+//!
+//! The queue itself only ever follows [`Link`]s: a node's link is the first field of its
+//! header, and the stub is a bare link (one word, not a whole header), so a queue is three
+//! words. A link reached from `head` is turned back into its node only once it is known not to
+//! be the stub.
 //! 2. Only one thread at a time calls `pop` (the thread running the owning process, which the
 //!    scheduling state machine makes exclusive).
 //! 3. A node pushed is owned by the queue until popped; `pop` hands ownership back.
@@ -36,10 +41,19 @@ use std::{cell::UnsafeCell, ptr, ptr::NonNull, sync::atomic::Ordering};
 
 use crate::loom::AtomicPtr;
 
-/// The start of every node. `#[repr(C)]` so a pointer to a node is a pointer to its header.
+/// The queue's part of a node: the pointer to the next one. The first field of every
+/// [`Header`] (so a pointer to a node's link is a pointer to the node), and the whole of the
+/// queue's stub.
+#[repr(C)]
+pub(crate) struct Link {
+    next: AtomicPtr<Link>,
+}
+
+/// The start of every node. `#[repr(C)]` so a pointer to a node is a pointer to its header,
+/// and to its [`Link`].
 #[repr(C)]
 pub(crate) struct Header {
-    next: AtomicPtr<Header>,
+    link: Link,
     /// What the payload is; chosen by the pusher, read by the consumer.
     pub(crate) tag: u8,
     /// Frees the whole node, payload included.
@@ -68,7 +82,9 @@ impl<T> Node<T> {
         }
         let node = Node {
             header: Header {
-                next: AtomicPtr::new(ptr::null_mut()),
+                link: Link {
+                    next: AtomicPtr::new(ptr::null_mut()),
+                },
                 tag,
                 drop_node: drop_node::<T>,
             },
@@ -132,10 +148,11 @@ pub(crate) enum Pop {
 /// An intrusive MPSC queue. See the module docs for the protocol.
 pub(crate) struct Queue {
     /// Producers swap themselves in here. Null means the stub.
-    tail: AtomicPtr<Header>,
+    tail: AtomicPtr<Link>,
     /// Consumer-only. Null means the stub.
-    head: UnsafeCell<*mut Header>,
-    stub: Header,
+    head: UnsafeCell<*mut Link>,
+    /// Parked behind the last node so that node can be unlinked; never handed out.
+    stub: Link,
 }
 
 // SAFETY: producers only touch `tail` (atomic) and the `next` field of the node they swapped out
@@ -148,23 +165,21 @@ unsafe impl Sync for Queue {}
 impl Queue {
     /// An empty queue.
     pub(crate) fn new() -> Queue {
-        unsafe fn never(_: NonNull<Header>) {}
         Queue {
             tail: AtomicPtr::new(ptr::null_mut()),
             head: UnsafeCell::new(ptr::null_mut()),
-            stub: Header {
+            stub: Link {
                 next: AtomicPtr::new(ptr::null_mut()),
-                tag: u8::MAX,
-                drop_node: never,
             },
         }
     }
 
-    fn stub(&self) -> *mut Header {
+    /// The stub's address. Only its `next` (an atomic) is ever written through it.
+    fn stub(&self) -> *mut Link {
         ptr::from_ref(&self.stub).cast_mut()
     }
 
-    fn or_stub(&self, p: *mut Header) -> *mut Header {
+    fn or_stub(&self, p: *mut Link) -> *mut Link {
         if p.is_null() {
             self.stub()
         } else {
@@ -174,8 +189,19 @@ impl Queue {
 
     /// Appends a node. Callable from any thread.
     pub(crate) fn push(&self, node: NonNull<Header>) {
-        let node = node.as_ptr();
-        // SAFETY: the node is owned by the caller and not yet shared.
+        // SAFETY: a header starts with its link (`#[repr(C)]`, first field), and the node is
+        // owned by the caller and not yet shared.
+        unsafe { self.push_link(node.as_ptr().cast::<Link>()) };
+    }
+
+    /// Appends a link: a node's, or the stub.
+    ///
+    /// # Safety
+    ///
+    /// `node` must be the stub while it is out of the queue (only `pop` pushes it), or the link
+    /// of a node the caller owns and has not shared.
+    unsafe fn push_link(&self, node: *mut Link) {
+        // SAFETY: per the contract, nobody else reads or writes this link now.
         unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
         let prev = self.or_stub(self.tail.swap(node, Ordering::AcqRel));
         // SAFETY: `prev` is either the stub (lives as long as the queue) or a node that is still
@@ -212,14 +238,14 @@ impl Queue {
         if !next.is_null() {
             *head = next;
             // SAFETY: `first` is a real node (not the stub) that we just unlinked.
-            return Pop::Node(unsafe { NonNull::new_unchecked(first) });
+            return Pop::Node(unsafe { node_of(first) });
         }
         if self.or_stub(self.tail.load(Ordering::Acquire)) != first {
             return Pop::Busy;
         }
         // `first` is the last node: park the stub behind it so it can be unlinked.
-        // SAFETY: the stub is not in the queue (head moved past it above), so re-pushing is sound.
-        self.push(unsafe { NonNull::new_unchecked(stub) });
+        // SAFETY: the stub is not in the queue (head moved past it above).
+        unsafe { self.push_link(stub) };
         // SAFETY: as above.
         next = unsafe { (*first).next.load(Ordering::Acquire) };
         if next.is_null() {
@@ -227,8 +253,20 @@ impl Queue {
         }
         *head = next;
         // SAFETY: as above.
-        Pop::Node(unsafe { NonNull::new_unchecked(first) })
+        Pop::Node(unsafe { node_of(first) })
     }
+}
+
+/// The node whose link is `link`.
+///
+/// # Safety
+///
+/// `link` must be the link of a node (not a queue's stub): then, the link being the first field
+/// of the node's `#[repr(C)]` header, and the pointer having been derived from the node's own
+/// pointer in `push`, it points to the node, with the node's provenance.
+unsafe fn node_of(link: *mut Link) -> NonNull<Header> {
+    // SAFETY: non-null: it is a node's address (the caller's contract).
+    unsafe { NonNull::new_unchecked(link.cast::<Header>()) }
 }
 
 impl Drop for Queue {
@@ -267,6 +305,15 @@ mod tests {
                 Pop::Busy => std::hint::spin_loop(),
             }
         }
+    }
+
+    #[test]
+    fn queue_is_three_words() {
+        // The stub is a bare link, not a whole header: this sits in every process record.
+        assert_eq!(
+            std::mem::size_of::<Queue>(),
+            3 * std::mem::size_of::<usize>()
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::{
             AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
             Ordering::{Acquire, Relaxed, Release},
         },
-        Arc, Mutex,
+        Arc,
     },
 };
 
@@ -40,7 +40,7 @@ use crate::{
         exit::ExitReason,
         pid::AnyPid,
         reference::Ref,
-        relations::Relations,
+        relations::RelationsSlot,
         state::{Notify, SchedState},
     },
     runtime::{
@@ -137,15 +137,51 @@ impl std::fmt::Debug for Outcome {
 /// The coroutine type every process runs in.
 pub(crate) type Co = Coroutine<(), Suspend, Outcome, ProcessStack>;
 
-/// A process's body over its life.
+/// The yielder of a process's coroutine: how the process hands control back.
+pub(crate) type ProcessYielder = Yielder<(), Suspend>;
+
+/// An activation under way: its coroutine (which owns the stack) and the coroutine's yielder.
+/// Boxed, so that a process holding no stack (a behaviour process between messages) does not
+/// carry a coroutine's worth of bytes in its record. The boxes are recycled through a
+/// per-scheduler free list, so an activation costs no allocation; a box in the free list holds
+/// `None`. Touched only by the scheduler (see [`ProcessCore::body`]).
+pub(crate) struct Running {
+    pub(crate) co: Option<Co>,
+    /// Set by the coroutine's entry on its first resume (null before), valid while the
+    /// coroutine lives. The scheduler publishes it for the process while it resumes it
+    /// (`Scheduler::yielder`) and saves it here in between.
+    pub(crate) yielder: *const ProcessYielder,
+}
+
+/// A process's body over its life. Two words: two boxes, told apart by the niche of the
+/// trait object's vtable pointer. (A third, dataless variant would cost a third word, so an
+/// empty body is a `Ready` holding the zero-sized [`Taken`], which allocates nothing.)
 pub(crate) enum Body {
     /// Holds no stack: spawned and not yet run, or a behaviour process between messages. The
-    /// next activation, boxed. Movable between schedulers.
+    /// next activation, boxed. Movable between schedulers. Or nothing ([`Body::empty`]).
     Ready(Box<dyn Activation>),
-    /// Running on its coroutine; pinned to its scheduler until the activation ends.
-    Started(Co),
-    /// Taken by the scheduler during a resume, or finished.
-    Empty,
+    /// Running on its coroutine (always `Some` here); pinned to its scheduler until the
+    /// activation ends.
+    Started(Box<Running>),
+}
+
+/// The body of a process whose activation the scheduler has taken out, or that has finished.
+/// Never run: a process is only resumed while it is alive, and a live process's body is
+/// never left empty once `run_process` returns.
+pub(crate) struct Taken;
+
+impl Activation for Taken {
+    fn activate(self: Box<Self>) -> Outcome {
+        unreachable!("an emptied process body was run")
+    }
+}
+
+impl Body {
+    /// No activation: a placeholder while the scheduler holds it, or a finished process. Costs
+    /// no allocation (`Taken` is zero-sized).
+    pub(crate) fn empty() -> Body {
+        Body::Ready(Box::new(Taken))
+    }
 }
 
 /// Static facts about a process: its mailbox type and what it was spawned with. One `'static`
@@ -158,27 +194,38 @@ pub(crate) struct ProcessMeta {
     pub(crate) node_size: usize,
     /// The function the process was spawned with (its type name).
     pub(crate) initial_call: fn() -> &'static str,
+    /// Bytes of the box a behaviour process keeps for its whole life, running or idle: its
+    /// driver (the state and the loop's bookkeeping). 0 for a raw process, whose function's
+    /// box is consumed when it first runs.
+    pub(crate) activation_size: usize,
 }
 
-struct MetaOf<M, F: ?Sized>(PhantomData<M>, PhantomData<F>);
+struct MetaOf<M, F: ?Sized, H>(PhantomData<M>, PhantomData<H>, PhantomData<F>);
 
 trait HasMeta {
     const META: ProcessMeta;
 }
 
-impl<M: 'static, F: ?Sized> HasMeta for MetaOf<M, F> {
+impl<M: 'static, F: ?Sized, H> HasMeta for MetaOf<M, F, H> {
     const META: ProcessMeta = ProcessMeta {
         type_id: TypeId::of::<M>,
         type_name: std::any::type_name::<M>,
         node_size: std::mem::size_of::<Node<M>>(),
         initial_call: std::any::type_name::<F>,
+        activation_size: std::mem::size_of::<H>(),
     };
 }
 
-/// The `'static` facts about a process with mailbox type `M` spawned with a function of type
-/// `F`.
+/// The `'static` facts about a raw process with mailbox type `M` spawned with a function of
+/// type `F`.
 pub(crate) fn meta<M: 'static, F: ?Sized>() -> &'static ProcessMeta {
-    &<MetaOf<M, F> as HasMeta>::META
+    &<MetaOf<M, F, ()> as HasMeta>::META
+}
+
+/// The `'static` facts about a behaviour process with mailbox type `M`, named after `F`, that
+/// keeps a boxed `H` (its driver) for its whole life.
+pub(crate) fn behaviour_meta<M: 'static, F: ?Sized, H>() -> &'static ProcessMeta {
+    &<MetaOf<M, F, H> as HasMeta>::META
 }
 
 /// The private message queue: messages taken off the shared queue, oldest first, not yet
@@ -233,8 +280,6 @@ pub(crate) const NO_TIMER: u64 = u64::MAX;
 
 /// Owned by the thread running the process; see the module docs.
 pub(crate) struct Local {
-    /// Set when the coroutine starts; valid while it lives.
-    pub(crate) yielder: *const Yielder<(), Suspend>,
     /// Messages taken off the shared queue, oldest first, not yet received.
     pub(crate) private: PrivateQueue,
     /// While the process waits: the timer tick of its deadline, or [`WAIT_FOREVER`];
@@ -280,19 +325,19 @@ pub(crate) struct ProcessCore {
     pub(crate) exiting: AtomicBool,
     /// Requested stack size in bytes (stacks are far below 4 GiB).
     pub(crate) stack_size: u32,
-    /// The stack, once it has one, as [`StackProbe::to_words`] (zero before): for the canary
-    /// check, the overflow handler and introspection.
-    stack_low: AtomicUsize,
-    stack_high: AtomicUsize,
+    /// The stack while it has one, as [`StackProbe::to_word`] (zero otherwise): for the canary
+    /// check, the overflow handler and introspection. One word: the top of the stack follows
+    /// from `stack_size` ([`StackProbe::slot_end`]).
+    stack: AtomicUsize,
     /// Where the process sits in the process table.
     pub(crate) table_slot: AtomicU32,
     /// Links and monitors (see `relations`); boxed on first use.
-    pub(crate) relations: Mutex<Option<Box<Relations>>>,
+    pub(crate) relations: RelationsSlot,
 }
 
 // SAFETY: the shared fields are atomics, `Sync` containers or immutable. `Local` is only touched
 // by the single thread that owns the process at that moment (module docs), which the scheduling
-// state machine makes exclusive; its `!Send` parts (the coroutine, the yielder pointer) never
+// state machine makes exclusive; its `!Send` parts (the coroutine and its yielder) never
 // leave the scheduler thread that pinned the process once it started.
 unsafe impl Send for ProcessCore {}
 // SAFETY: as above.
@@ -338,7 +383,6 @@ impl ProcessCore {
             home: AtomicPtr::new(std::ptr::null_mut()),
             body: UnsafeCell::new(Body::Ready(body)),
             local: UnsafeCell::new(Local {
-                yielder: std::ptr::null(),
                 private: PrivateQueue::default(),
                 wait: NOT_WAITING,
                 armed: NO_TIMER,
@@ -349,10 +393,9 @@ impl ProcessCore {
             named: AtomicBool::new(false),
             exiting: AtomicBool::new(false),
             stack_size: u32::try_from(stack_size).unwrap_or(u32::MAX),
-            stack_low: AtomicUsize::new(0),
-            stack_high: AtomicUsize::new(0),
+            stack: AtomicUsize::new(0),
             table_slot: AtomicU32::new(u32::MAX),
-            relations: Mutex::new(None),
+            relations: RelationsSlot::new(),
         }
     }
 
@@ -627,8 +670,7 @@ impl ProcessCore {
         unsafe { self.local() }.armed = NO_TIMER;
         let home = self.home.load(Relaxed);
         self.home.store(home.map_addr(|a| a | MOVABLE), Release);
-        self.stack_low.store(0, Release);
-        self.stack_high.store(0, Release);
+        self.stack.store(0, Release);
     }
 
     /// Where a woken process goes; `None` if it never ran (then it is never parked).
@@ -654,14 +696,12 @@ impl ProcessCore {
 
     /// Publishes the process's stack.
     pub(crate) fn set_stack(&self, probe: StackProbe) {
-        let (low, high) = probe.to_words();
-        self.stack_low.store(low, Release);
-        self.stack_high.store(high, Release);
+        self.stack.store(probe.to_word(), Release);
     }
 
     /// The process's stack, if it has one.
     pub(crate) fn stack(&self) -> Option<StackProbe> {
-        StackProbe::from_words(self.stack_low.load(Acquire), self.stack_high.load(Acquire))
+        StackProbe::from_word(self.stack.load(Acquire))
     }
 
     /// Records where the process is blocked (for `process::info`).
@@ -721,8 +761,13 @@ mod tests {
     fn record_stays_small() {
         let size = std::mem::size_of::<ProcessCore>();
         assert!(
-            size <= 232,
+            size <= 152,
             "ProcessCore grew to {size} bytes (an idle process must stay within 4.3 KB)"
+        );
+        // Two words: the running coroutine is boxed.
+        assert_eq!(
+            std::mem::size_of::<Body>(),
+            2 * std::mem::size_of::<usize>()
         );
     }
 }

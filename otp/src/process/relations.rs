@@ -1,8 +1,9 @@
 //! Links and monitors: who hears about a process's exit, and how.
 //!
 //! Each process keeps its relations (the processes it is linked to, the monitors it holds and
-//! the monitors held on it) behind a small mutex, boxed on first use so a process with none
-//! pays one word. The mutex also orders a relation being set up against the target's exit:
+//! the monitors held on it) behind a small mutex, which is boxed on first use together with
+//! them, so a process with none pays one word ([`RelationsSlot`]). The mutex also orders a
+//! relation being set up against the target's exit:
 //!
 //! * An exiting process first marks itself `exiting`, then takes its relations under the lock,
 //!   then sends an exit signal to each link and a `DOWN` to each monitor holder.
@@ -10,6 +11,10 @@
 //!   *under the target's lock*, checking `exiting` there. So either the target sees the new
 //!   relation when it exits, or the caller sees that the target is gone and answers `noproc`
 //!   itself. Never both, never neither.
+//! * A process that exits before anyone made it a box of relations closes its slot instead
+//!   (one compare-and-swap from empty to closed); a `link`/`monitor` that would create the box
+//!   races on that same word, so exactly one of the two wins, and a closed slot answers as an
+//!   exiting process does.
 //!
 //! Signals travel through the target's ordinary mailbox queue, after every message the dying
 //! process sent it, so a sender's messages always arrive before its `EXIT` or `DOWN` (spec rule
@@ -18,8 +23,14 @@
 //! relation has no further effect, as the BEAM guarantees.
 
 use std::{
-    fmt,
-    sync::{Arc, MutexGuard, PoisonError},
+    fmt, ptr,
+    sync::{
+        atomic::{
+            AtomicPtr,
+            Ordering::{AcqRel, Acquire},
+        },
+        Arc, Mutex, MutexGuard, PoisonError,
+    },
 };
 
 use crate::{
@@ -43,31 +54,104 @@ pub(crate) struct Relations {
     pub(crate) monitored_by: Vec<(Ref, AnyPid)>,
 }
 
-type Guard<'a> = MutexGuard<'a, Option<Box<Relations>>>;
+type Guard<'a> = MutexGuard<'a, Relations>;
 
-impl ProcessCore {
-    fn relations(&self) -> Guard<'_> {
+/// A process's relations as its record holds them: one pointer, null until the first relation,
+/// then a box (mutex and relations) that lives as long as the record, or [`CLOSED`] if the
+/// process exited before it ever had one. See the module docs for the protocol.
+#[derive(Debug)]
+pub(crate) struct RelationsSlot(AtomicPtr<Mutex<Relations>>);
+
+/// [`RelationsSlot`] of a process that exited without ever having had a relation. Address 1:
+/// never a real box (a `Mutex<Relations>` is pointer-aligned), and never dereferenced.
+const CLOSED: *mut Mutex<Relations> = ptr::without_provenance_mut(1);
+
+impl RelationsSlot {
+    /// No relations yet.
+    pub(crate) const fn new() -> RelationsSlot {
+        RelationsSlot(AtomicPtr::new(ptr::null_mut()))
+    }
+
+    /// Locks the relations, if the process has a box of them.
+    fn lock(&self) -> Option<Guard<'_>> {
+        let p = self.0.load(Acquire);
+        if p.is_null() || p == CLOSED {
+            return None;
+        }
+        // SAFETY: a pointer other than null and CLOSED came from `Box::into_raw` in
+        // `get_or_create`, and the box is only freed when the slot is dropped, which `&self`
+        // rules out for the guard's lifetime.
+        let mutex = unsafe { &*p };
         // Every update below is a single push/retain on a Vec: a panic cannot leave a relation
         // half made, so a poisoned lock still holds consistent data.
-        self.relations
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        Some(mutex.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Locks the relations, making the box if there is none yet; `None` if the slot is closed.
+    fn lock_or_create(&self) -> Option<Guard<'_>> {
+        let mut p = self.0.load(Acquire);
+        if p.is_null() {
+            let new = Box::into_raw(Box::new(Mutex::new(Relations::default())));
+            p = match self
+                .0
+                .compare_exchange(ptr::null_mut(), new, AcqRel, Acquire)
+            {
+                Ok(_) => new,
+                Err(theirs) => {
+                    // SAFETY: `new` is ours: the exchange failed, so nobody else saw it.
+                    drop(unsafe { Box::from_raw(new) });
+                    theirs
+                }
+            };
+        }
+        if p == CLOSED {
+            return None;
+        }
+        self.lock()
+    }
+
+    /// At exit: closes an empty slot (`None`), or locks the relations so the caller can take
+    /// them.
+    fn close(&self) -> Option<Guard<'_>> {
+        match self
+            .0
+            .compare_exchange(ptr::null_mut(), CLOSED, AcqRel, Acquire)
+        {
+            Ok(_) => None,
+            Err(_) => self.lock(),
+        }
+    }
+}
+
+impl Drop for RelationsSlot {
+    fn drop(&mut self) {
+        let p = *self.0.get_mut();
+        if !p.is_null() && p != CLOSED {
+            // SAFETY: from `Box::into_raw` in `lock_or_create`; `&mut self` means no guard
+            // borrows it any more, and the slot goes away with this drop.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+impl ProcessCore {
+    fn relations(&self) -> Option<Guard<'_>> {
+        self.relations.lock()
     }
 
     /// Runs `f` on this process's relations, creating them if needed. `None` if the process is
-    /// exiting (checked under the lock; see the module docs).
+    /// exiting (checked under the lock, or told by a closed slot; see the module docs).
     pub(crate) fn with_relations<R>(&self, f: impl FnOnce(&mut Relations) -> R) -> Option<R> {
-        let mut guard = self.relations();
-        if self.exiting.load(std::sync::atomic::Ordering::Acquire) {
+        let mut guard = self.relations.lock_or_create()?;
+        if self.exiting.load(Acquire) {
             return None;
         }
-        Some(f(guard.get_or_insert_with(Box::default)))
+        Some(f(&mut guard))
     }
 
     /// Removes a link (from this side only); returns whether it was there.
     pub(crate) fn remove_link(&self, pid: &AnyPid) -> bool {
-        let mut guard = self.relations();
-        let Some(r) = guard.as_mut() else {
+        let Some(mut r) = self.relations() else {
             return false;
         };
         let before = r.links.len();
@@ -77,16 +161,14 @@ impl ProcessCore {
 
     /// Removes a monitor this process holds; returns whether it was there.
     pub(crate) fn remove_monitor(&self, reference: Ref) -> Option<AnyPid> {
-        let mut guard = self.relations();
-        let r = guard.as_mut()?;
+        let mut r = self.relations()?;
         let i = r.monitors.iter().position(|(m, _)| *m == reference)?;
         Some(r.monitors.swap_remove(i).1)
     }
 
     /// A snapshot for `process::info`: `(links, monitors, monitored_by)`.
     pub(crate) fn relation_snapshot(&self) -> (Vec<AnyPid>, Vec<AnyPid>, Vec<AnyPid>) {
-        let guard = self.relations();
-        match guard.as_ref() {
+        match self.relations() {
             None => (Vec::new(), Vec::new(), Vec::new()),
             Some(r) => (
                 r.links.clone(),
@@ -99,7 +181,7 @@ impl ProcessCore {
     /// Tells every link and monitor holder that this process exited with `reason`. Called once,
     /// by the exit path, after `exiting` is set.
     pub(crate) fn notify_exit(self: &Arc<Self>, reason: &ExitReason) {
-        let Some(relations) = self.relations().take() else {
+        let Some(relations) = self.relations.close().map(|mut r| std::mem::take(&mut *r)) else {
             return;
         };
         let me = AnyPid::from_core(self.clone());
@@ -119,8 +201,7 @@ impl ProcessCore {
         }
         for (reference, target) in relations.monitors {
             // The target no longer needs to tell us anything.
-            let mut guard = target.core().relations();
-            if let Some(r) = guard.as_mut() {
+            if let Some(mut r) = target.core().relations() {
                 r.monitored_by.retain(|(m, _)| *m != reference);
             }
         }
@@ -321,8 +402,7 @@ pub fn demonitor(reference: Ref) -> bool {
     budget::consume(1);
     match me.remove_monitor(reference) {
         Some(target) => {
-            let mut guard = target.core().relations();
-            if let Some(r) = guard.as_mut() {
+            if let Some(mut r) = target.core().relations() {
                 r.monitored_by.retain(|(m, _)| *m != reference);
             }
             true

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::{
     mailbox::Mailbox,
     process::{
-        core::{meta, Activation, Outcome, ProcessCore},
+        core::{behaviour_meta, meta, Activation, Outcome, ProcessCore, ProcessMeta},
         exit::ExitReason,
         name,
         pid::Pid,
@@ -147,7 +147,8 @@ impl SpawnOptions {
         M: Send + 'static,
     {
         let mut reference = None;
-        let pid = self.spawn_inner::<M, F>(raw_body(move |mb| f.call(mb)), Some(&mut reference));
+        let body = raw_body(move |mb| f.call(mb));
+        let pid = self.spawn_inner::<M>(meta::<M, F>(), body, Some(&mut reference));
         (
             pid,
             reference.expect("spawn_inner sets the monitor reference"),
@@ -165,36 +166,37 @@ impl SpawnOptions {
         F: ProcessFn<M, A, ()>,
         M: Send + 'static,
     {
-        self.spawn_inner::<M, F>(raw_body(move |mb| f.call(mb)), None)
+        self.spawn_inner::<M>(meta::<M, F>(), raw_body(move |mb| f.call(mb)), None)
     }
 
     /// Spawns a process whose first activation is `body` (a behaviour process: see
-    /// [`Activation`]). `F` names its initial call.
+    /// [`Activation`]). `F` names its initial call; `H` is the driver it keeps boxed for its
+    /// whole life (for `process::info`'s `memory`).
     #[track_caller]
-    pub(crate) fn spawn_activation<M, F>(self, body: Box<dyn Activation>) -> Pid<M>
+    pub(crate) fn spawn_activation<M, F, H>(self, body: Box<dyn Activation>) -> Pid<M>
     where
         M: Send + 'static,
         F: ?Sized,
     {
-        self.spawn_inner::<M, F>(body, None)
+        self.spawn_inner::<M>(behaviour_meta::<M, F, H>(), body, None)
     }
 
     #[track_caller]
-    fn spawn_inner<M, F>(
+    fn spawn_inner<M>(
         self,
+        meta: &'static ProcessMeta,
         body: Box<dyn Activation>,
         monitor: Option<&mut Option<Ref>>,
     ) -> Pid<M>
     where
         M: Send + 'static,
-        F: ?Sized,
     {
         let pid = context::with_scheduler(|s| {
             let s = s.unwrap_or_else(|| {
                 panic!("otp::spawn must be called from inside an otp process (see otp::run)")
             });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
-            let core = Arc::new(ProcessCore::new(s.next_id(), meta::<M, F>(), stack, body));
+            let core = Arc::new(ProcessCore::new(s.next_id(), meta, stack, body));
             let pid = Pid::from_core(core.clone());
             // Name first: if it is taken, the process never existed (nothing to clean up).
             if let Some(n) = &self.name {
@@ -351,5 +353,6 @@ where
     F: Apply<Args>,
     Args: Send + 'static,
 {
-    SpawnOptions::new().spawn_inner::<(), F>(raw_body(move |_: Mailbox<()>| f.apply(args)), None)
+    let body = raw_body(move |_: Mailbox<()>| f.apply(args));
+    SpawnOptions::new().spawn_inner::<()>(meta::<(), F>(), body, None)
 }

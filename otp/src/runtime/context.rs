@@ -7,7 +7,10 @@
 
 use std::{cell::Cell, sync::Arc};
 
-use crate::{process::core::ProcessCore, runtime::scheduler::Scheduler};
+use crate::{
+    process::core::{ProcessCore, ProcessYielder},
+    runtime::scheduler::Scheduler,
+};
 
 thread_local! {
     static SCHEDULER: Cell<*const Scheduler> = const { Cell::new(std::ptr::null()) };
@@ -38,6 +41,16 @@ pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
 /// process runs this slice: its scheduler holds a strong reference meanwhile.
 pub(crate) fn current_raw() -> *const ProcessCore {
     with_scheduler(|s| s.map_or(std::ptr::null(), |s| s.current.get()))
+}
+
+/// The process running on this thread and its coroutine's yielder (both null if none), for
+/// switching back to the scheduler. Valid for as long as the process runs this slice.
+pub(crate) fn current_for_switch() -> (*const ProcessCore, *const ProcessYielder) {
+    with_scheduler(|s| {
+        s.map_or((std::ptr::null(), std::ptr::null()), |s| {
+            (s.current.get(), s.yielder.get())
+        })
+    })
 }
 
 /// The process running on this thread, if any.

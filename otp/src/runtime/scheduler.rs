@@ -52,8 +52,8 @@ use crossbeam_utils::sync::{Parker, Unparker};
 use crate::{
     process::{
         core::{
-            Activation, Body, Co, ExitUnwind, Outcome, Placement, ProcessCore, Suspend,
-            NOT_WAITING, NO_TIMER, WAIT_FOREVER,
+            Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, ProcessYielder, Running,
+            Suspend, NOT_WAITING, NO_TIMER, WAIT_FOREVER,
         },
         dying,
         exit::ExitReason,
@@ -80,6 +80,9 @@ const STEAL_PATIENCE: u32 = 8;
 const FAIRNESS_TICK: u64 = 61;
 /// Every this many picks, start the oldest unstarted process rather than the newest.
 const OLDEST_TICK: u64 = 1021;
+/// How many empty [`Running`] boxes a scheduler keeps for reuse (as many as it keeps stacks of
+/// one size).
+const RUNNING_POOL_LIMIT: usize = crate::runtime::stack::DEFAULT_HOT_LIMIT;
 
 /// The part of a scheduler other threads see.
 #[derive(Debug)]
@@ -125,10 +128,19 @@ pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<(ProcRef, bool)>>,
     movable: Worker<ProcRef>,
     pub(crate) stacks: RefCell<StackPool>,
+    /// Empty boxes for running coroutines, so starting an activation allocates nothing.
+    running: RunningPool,
     pub(crate) timers: Timers,
     parker: Parker,
     /// The process being run (a strong reference is held by `run_process` meanwhile).
     pub(crate) current: Cell<*const ProcessCore>,
+    /// The yielder of the coroutine being resumed, for [`switch::suspend`]: copied from its
+    /// [`Running`] box before each resume and back after it (null until the coroutine's entry
+    /// sets it, on the first resume). One per scheduler rather than one per process record:
+    /// only the process being resumed needs it.
+    ///
+    /// [`switch::suspend`]: crate::runtime::switch::suspend
+    pub(crate) yielder: Cell<*const ProcessYielder>,
     tick: Cell<u64>,
     /// Per victim: its `drained` count when this scheduler last looked, and how many looks in
     /// a row it has not changed.
@@ -185,9 +197,11 @@ impl Scheduler {
             run_queue: RefCell::new(VecDeque::new()),
             movable,
             stacks: RefCell::new(StackPool::new()),
+            running: RunningPool::default(),
             timers: Timers::new(rt.epoch),
             parker,
             current: Cell::new(std::ptr::null()),
+            yielder: Cell::new(std::ptr::null()),
             tick: Cell::new(0),
             last_seen: RefCell::new(vec![(0, 0); n]),
             ids: Cell::new((0, 0)),
@@ -473,25 +487,24 @@ impl Scheduler {
         // coroutine stays in place while it runs.
         let body = unsafe { p.body() };
         if let Body::Ready(_) = body {
-            let Body::Ready(task) = std::mem::replace(body, Body::Empty) else {
-                unreachable!()
-            };
-            match self.start(&p, task) {
-                Some(co) => *body = Body::Started(co),
-                None => {
-                    self.current.set(std::ptr::null());
-                    self.finish(&p, ExitReason::SystemLimit);
-                    return;
-                }
+            if !self.start(&p, body) {
+                self.current.set(std::ptr::null());
+                self.finish(&p, ExitReason::SystemLimit);
+                return;
             }
         }
-        let Body::Started(co) = body else {
+        let Body::Started(run) = body else {
+            unreachable!("process {} has no coroutine", p.id)
+        };
+        let Some(co) = &mut run.co else {
             unreachable!("process {} has no coroutine", p.id)
         };
 
         let probe = p.stack();
         trap::set_current(co, probe.map_or(0..0, |s| s.guard_range()));
+        self.yielder.set(run.yielder);
         let result = co.resume(());
+        run.yielder = self.yielder.get();
         trap::clear_current();
         // Only this thread writes these two: plain stores, no locked read-modify-write.
         let switches = &self.shared.switches;
@@ -512,7 +525,10 @@ impl Scheduler {
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
                         // Its frames sit below the usable stack: never resume or unwind it.
-                        std::mem::forget(std::mem::replace(body, Body::Empty));
+                        if let Body::Started(mut run) = std::mem::replace(body, Body::empty()) {
+                            std::mem::forget(run.co.take());
+                            self.running.put(run);
+                        }
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
                     }
@@ -535,7 +551,7 @@ impl Scheduler {
                 }
             }
             CoroutineResult::Return(outcome) => {
-                let Body::Started(co) = std::mem::replace(body, Body::Empty) else {
+                let Some(co) = run.co.take() else {
                     unreachable!()
                 };
                 let stack = co.into_stack();
@@ -557,9 +573,14 @@ impl Scheduler {
                 };
                 self.stacks.borrow_mut().put(stack);
                 match outcome {
-                    Outcome::Exit(reason) => self.finish(&p, reason),
+                    Outcome::Exit(reason) => {
+                        self.running
+                            .put_body(std::mem::replace(body, Body::empty()));
+                        self.finish(&p, reason);
+                    }
                     Outcome::Idle(task) => {
-                        *body = Body::Ready(task);
+                        self.running
+                            .put_body(std::mem::replace(body, Body::Ready(task)));
                         p.unpin();
                         if !p.state.park() {
                             // Something arrived while it was finishing: run it again.
@@ -568,7 +589,8 @@ impl Scheduler {
                         }
                     }
                     Outcome::Yield(task) => {
-                        *body = Body::Ready(task);
+                        self.running
+                            .put_body(std::mem::replace(body, Body::Ready(task)));
                         p.unpin();
                         p.state.requeue();
                         self.push_yielded(p);
@@ -578,25 +600,42 @@ impl Scheduler {
         }
     }
 
-    /// Gives a process a stack and a coroutine for its next activation. `None` if no stack could
-    /// be had.
-    fn start(&self, p: &ProcRef, task: Box<dyn Activation>) -> Option<Co> {
+    /// Gives a process a stack and a coroutine for its next activation: turns its `Ready` body
+    /// into a `Started` one. False if no stack could be had (the activation is then dropped).
+    fn start(&self, p: &ProcRef, body: &mut Body) -> bool {
         let stack = match self.stacks.borrow_mut().get(p.stack_size as usize) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(pid = p.id, error = %e, "could not allocate a process stack");
-                return None;
+                *body = Body::empty();
+                return false;
             }
         };
         // Pin it here from now on.
         p.set_home(&self.shared);
         p.set_stack(stack.probe());
         let core = p.clone();
-        Some(Coroutine::with_stack(stack, move |yielder, ()| {
-            // SAFETY: we are the process, running on its own thread; short borrow.
-            unsafe { core.local() }.yielder = yielder;
-            entry(&core, task)
-        }))
+        let publish: *const Cell<*const ProcessYielder> = &self.yielder;
+        let Body::Ready(task) = std::mem::replace(body, Body::Started(self.running.take())) else {
+            unreachable!("only a Ready body is started")
+        };
+        let Body::Started(run) = body else {
+            unreachable!()
+        };
+        run.yielder = std::ptr::null();
+        run.co = Some(Coroutine::with_stack(
+            stack,
+            move |yielder: &ProcessYielder, ()| {
+                // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
+                // first resume, which `run_process` makes on this scheduler's thread while the
+                // scheduler is alive (a started process never migrates; a coroutine dropped
+                // before it started never runs its closure). `Cell` is only used from that
+                // thread.
+                unsafe { (*publish).set(yielder) };
+                entry(&core, task)
+            },
+        ));
+        true
     }
 
     /// Everything that happens when a process has exited.
@@ -615,6 +654,56 @@ impl Scheduler {
         }
         p.notify_exit(&reason);
         self.rt.process_exited(p, &reason);
+    }
+}
+
+/// A scheduler's empty [`Running`] boxes, kept for the next activations (at most
+/// [`RUNNING_POOL_LIMIT`]). The most recently returned one sits apart, so the common
+/// return-then-take (one process's activation ends, another's starts) is a couple of loads and
+/// stores.
+#[derive(Default)]
+struct RunningPool {
+    spare: Cell<Option<Box<Running>>>,
+    #[allow(
+        clippy::vec_box,
+        reason = "the boxes themselves are what is recycled: they become `Body::Started`"
+    )]
+    more: RefCell<Vec<Box<Running>>>,
+}
+
+impl RunningPool {
+    /// An empty box (its coroutine `None`): a kept one, or a new one.
+    #[inline]
+    fn take(&self) -> Box<Running> {
+        match self.spare.take() {
+            Some(run) => run,
+            None => self.more.borrow_mut().pop().unwrap_or_else(|| {
+                Box::new(Running {
+                    co: None,
+                    yielder: std::ptr::null(),
+                })
+            }),
+        }
+    }
+
+    /// Keeps a box whose coroutine was taken out, up to the limit.
+    #[inline]
+    fn put(&self, run: Box<Running>) {
+        debug_assert!(run.co.is_none());
+        if let Some(older) = self.spare.replace(Some(run)) {
+            let mut more = self.more.borrow_mut();
+            if more.len() + 1 < RUNNING_POOL_LIMIT {
+                more.push(older);
+            }
+        }
+    }
+
+    /// Keeps the box of a body that was `Started` (its coroutine taken out).
+    #[inline]
+    fn put_body(&self, body: Body) {
+        if let Body::Started(run) = body {
+            self.put(run);
+        }
     }
 }
 

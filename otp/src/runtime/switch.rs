@@ -14,17 +14,16 @@ pub(crate) fn suspend(why: Suspend) {
         // never switch: yields return at once, waits poll.
         return;
     }
-    let core = context::current_raw();
+    let (core, yielder) = context::current_for_switch();
     assert!(!core.is_null(), "suspend called outside a process");
     // SAFETY: the scheduler holds a strong reference to the running process for the whole
     // slice, and this process is the one running (we are on its stack); it is also the same
     // process after the switch, since a started process never migrates. No refcount traffic.
     let core = unsafe { &*core };
-    // SAFETY: we are the running process; the borrow ends before the switch.
-    let yielder = unsafe { core.local() }.yielder;
     debug_assert!(!yielder.is_null());
-    // SAFETY: `yielder` was set by the coroutine's entry and stays valid while the coroutine
-    // lives, which it does: we are running on it.
+    // SAFETY: `yielder` is the yielder of the coroutine being resumed, which is ours (we are
+    // running on it): set by its entry, published by the scheduler for this resume, valid
+    // while the coroutine lives, which it does.
     unsafe { (*yielder).suspend(why) };
     match why {
         // A yield is a safe point: look at signals (a kill must reach a compute loop).

@@ -99,7 +99,7 @@ use corosensei::stack::{Stack, StackPointer};
 
 use self::slab::{RawSlot, SizeClass, CANARY_LEN};
 pub(crate) use self::{
-    pool::StackPool,
+    pool::{StackPool, DEFAULT_HOT_LIMIT},
     slab::{page_size, SlabAllocator, StackStats},
 };
 
@@ -299,19 +299,22 @@ impl ProcessStack {
     /// The stack base (highest address, exclusive): where the stack pointer starts.
     #[inline]
     pub(crate) fn base_addr(&self) -> usize {
-        self.probe().base_addr()
+        self.slot.base.as_ptr() as usize
     }
 
     /// The stack limit as corosensei sees it: the start of the low page.
     #[inline]
     pub(crate) fn limit_addr(&self) -> usize {
-        self.probe().limit_addr()
+        self.slot.low.as_ptr() as usize
     }
 
     /// A copyable description of this stack for the scheduler and the trap handler.
     #[inline]
     pub(crate) fn probe(&self) -> StackProbe {
-        StackProbe { slot: self.slot }
+        StackProbe {
+            low: self.slot.low,
+            guarded: self.slot.guarded,
+        }
     }
 
     /// Start of the usable area (just above the low page).
@@ -399,19 +402,30 @@ unsafe impl Stack for ProcessStack {
     }
 }
 
-/// A copy of a stack's addresses: the scheduler keeps one next to a process so it can check
-/// the canary and tell the trap handler the guard range without reaching into the coroutine.
+/// What the runtime keeps of a stack next to its process: the slot's low address and whether
+/// it is guarded, enough to check the canary and to tell the trap handler the guard range
+/// without reaching into the coroutine. It packs into one word ([`StackProbe::to_word`]); the
+/// top of the slot is derived from the stack size the process asked for
+/// ([`StackProbe::slot_end`]), so the (coloured) base is not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StackProbe {
-    /// The slot described.
-    slot: RawSlot,
+    /// The start of the slot's low page. Page aligned.
+    low: std::ptr::NonNull<u8>,
+    /// Whether the low page is a guard page.
+    guarded: bool,
 }
+
+// SAFETY: only an address into slab memory that is never unmapped, and a flag; which thread
+// holds the description does not matter (see `RawSlot`).
+unsafe impl Send for StackProbe {}
+// SAFETY: as above.
+unsafe impl Sync for StackProbe {}
 
 impl StackProbe {
     /// Whether the low page is a guard page.
     #[inline]
     pub(crate) fn has_guard(&self) -> bool {
-        self.slot.guarded
+        self.guarded
     }
 
     /// Address range of the low page (guard or gap).
@@ -421,23 +435,29 @@ impl StackProbe {
         low..low + page_size()
     }
 
-    /// Packs the probe into two words for lock-free publication: the low address with bit 0
-    /// set when the slot is guarded (the low address is page aligned), and the base.
-    pub(crate) fn to_words(self) -> (usize, usize) {
-        (
-            self.limit_addr() | usize::from(self.slot.guarded),
-            self.base_addr(),
-        )
+    /// Packs the probe into one word for lock-free publication: the low address with bit 0 set
+    /// when the slot is guarded (the low address is page aligned). Never zero.
+    #[inline]
+    pub(crate) fn to_word(self) -> usize {
+        self.limit_addr() | usize::from(self.guarded)
     }
 
-    /// Rebuilds a probe from [`StackProbe::to_words`]; `None` for the all-zero "no stack yet".
-    pub(crate) fn from_words(low: usize, base: usize) -> Option<StackProbe> {
-        let guarded = low & 1 == 1;
-        let low = std::ptr::NonNull::new((low & !1) as *mut u8)?;
-        let base = std::ptr::NonNull::new(base as *mut u8)?;
+    /// Rebuilds a probe from [`StackProbe::to_word`]; `None` for zero ("no stack").
+    #[inline]
+    pub(crate) fn from_word(word: usize) -> Option<StackProbe> {
+        let low = std::ptr::NonNull::new((word & !1) as *mut u8)?;
         Some(StackProbe {
-            slot: RawSlot { low, base, guarded },
+            low,
+            guarded: word & 1 == 1,
         })
+    }
+
+    /// The end of the slot (exclusive) of a stack requested with `requested` bytes: the end of
+    /// the page holding the coloured base. Every slot of a size class is `low page + class size
+    /// + one page of colouring slack` long (see the module docs), so this needs no base.
+    pub(crate) fn slot_end(&self, requested: usize) -> usize {
+        let size = slab::class_size(requested).unwrap_or(0);
+        self.limit_addr() + size + 2 * page_size()
     }
 
     /// See [`ProcessStack::check_canary`].
@@ -450,23 +470,17 @@ impl StackProbe {
     /// and a guarded slot's low page is never read.
     #[inline]
     pub(crate) unsafe fn check_canary(&self) -> Canary {
-        if self.slot.guarded {
+        if self.guarded {
             return Canary::Intact;
         }
         // SAFETY: an unguarded slot with nothing running on it, per this function's contract.
         unsafe { read_canaries(self.limit_addr()) }
     }
 
-    /// The stack base (highest address, exclusive).
-    #[inline]
-    pub(crate) fn base_addr(&self) -> usize {
-        self.slot.base.as_ptr() as usize
-    }
-
     /// The stack limit, including the low page.
     #[inline]
     pub(crate) fn limit_addr(&self) -> usize {
-        self.slot.low.as_ptr() as usize
+        self.low.as_ptr() as usize
     }
 }
 
@@ -557,11 +571,31 @@ mod tests {
             assert_eq!(s.guard_range(), s.limit_addr()..s.limit_addr() + page);
             let p = s.probe();
             assert_eq!(p.guard_range(), s.guard_range());
-            assert_eq!(
-                (p.base_addr(), p.limit_addr()),
-                (s.base_addr(), s.limit_addr())
-            );
+            assert_eq!(p.limit_addr(), s.limit_addr());
+            assert_eq!(p.slot_end(want), s.area_end());
+            assert!(p.slot_end(want) - page < s.base_addr() && s.base_addr() <= p.slot_end(want));
             assert_eq!(p.has_guard(), s.has_guard());
+            assert_eq!(StackProbe::from_word(p.to_word()), Some(p));
+        }
+    }
+
+    #[test]
+    fn slot_end_is_derived_for_every_colour() {
+        let alloc = leaked(0);
+        let page = page_size();
+        for want in [16 * 1024, 20_000, DEFAULT_STACK_SIZE] {
+            // Held together, so each is a new slot with the next colour.
+            let held: Vec<_> = (0..slab::COLOURS + 2)
+                .map(|_| alloc.alloc(want).unwrap())
+                .collect();
+            for s in &held {
+                let end = s.probe().slot_end(want);
+                assert_eq!(end, s.area_end());
+                assert!(end - page < s.base_addr() && s.base_addr() <= end);
+            }
+            assert!(held
+                .windows(2)
+                .any(|w| w[0].base_addr() % page != w[1].base_addr() % page));
         }
     }
 
