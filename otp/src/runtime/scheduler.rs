@@ -365,7 +365,14 @@ impl Scheduler {
             } else {
                 (*seen, *looks) = (drained, 0);
             }
-            if *looks < STEAL_PATIENCE && !victim.stuck.load(Relaxed) {
+            let stuck = victim.stuck.load(Relaxed);
+            if *looks < STEAL_PATIENCE && !stuck {
+                continue;
+            }
+            // A lone unstarted process is most likely the partner of the one its scheduler is
+            // running (a spawner's newest children run first): leave it there unless that
+            // scheduler is stuck. A backlog of two or more is worth spreading.
+            if victim.stealer.len() < 2 && !stuck {
                 continue;
             }
             loop {
