@@ -78,6 +78,31 @@ impl<G: GenServer> Server<G> {
         }
     }
 
+    /// A handle to the process `pid`, if it is a server of this type (for a pid from
+    /// `which_children`, a DOWN, a registry lookup, ...). `None` for any other process.
+    ///
+    /// ```
+    /// use otp::gen_server::{self, GenServer, Server};
+    ///
+    /// struct Idle;
+    /// impl GenServer for Idle {
+    ///     type Call = ();
+    ///     type Reply = ();
+    ///     type Cast = ();
+    ///     type Info = ();
+    ///     type Continue = ();
+    /// }
+    ///
+    /// otp::run(|| {
+    ///     let pid = gen_server::start_link(Idle).unwrap().pid().unwrap();
+    ///     assert!(Server::<Idle>::from_any_pid(&pid).is_some());
+    ///     assert!(Server::<Idle>::from_any_pid(&otp::self_pid()).is_none());
+    /// });
+    /// ```
+    pub fn from_any_pid(pid: &AnyPid) -> Option<Server<G>> {
+        pid.downcast().map(Server::from_pid)
+    }
+
     /// A handle to whichever process holds the local name `name` at each use.
     pub fn named(name: impl AsRef<str>) -> Server<G> {
         Server::from_name(Name::local(name))

@@ -197,6 +197,24 @@ impl Child for Supervisor {
 }
 
 impl Supervisor {
+    /// A handle to the process `pid`, if it is a supervisor (a child listed by a parent's
+    /// `which_children`, say).
+    ///
+    /// ```
+    /// use otp::supervisor::{self, Options, Supervisor};
+    ///
+    /// otp::run(|| {
+    ///     let inner = supervisor::child_spec("inner", vec![], Options::default());
+    ///     let top = supervisor::start_link(vec![inner], Options::default()).unwrap();
+    ///     let pid = top.which_children().unwrap()[0].pid.clone().unwrap();
+    ///     let inner = Supervisor::from_any_pid(&pid).unwrap();
+    ///     assert_eq!(inner.count_children().unwrap().specs, 0);
+    /// });
+    /// ```
+    pub fn from_any_pid(pid: &AnyPid) -> Option<Supervisor> {
+        Server::from_any_pid(pid).map(|server| Supervisor { server })
+    }
+
     /// A handle to whichever supervisor holds `name` at each use.
     pub fn named(name: impl Into<Name>) -> Supervisor {
         Supervisor {
