@@ -250,24 +250,6 @@ impl DynamicServer {
         }
         Ok(pid)
     }
-
-    /// Restarts `spec` until it starts or the intensity runs out (`Err(shutdown)`).
-    fn restart(&mut self, spec: ChildSpec) -> Result<(), ExitReason> {
-        loop {
-            if !self.intensity.add(Instant::now()) {
-                tracing::debug!("dynamic supervisor reached max restart intensity; shutting down");
-                return Err(ExitReason::Shutdown);
-            }
-            match (spec.start)() {
-                Ok(Some(pid)) => {
-                    self.children.insert(pid, spec);
-                    return Ok(());
-                }
-                Ok(None) => return Ok(()),
-                Err(error) => tracing::debug!(child = %spec.id, %error, "child failed to restart"),
-            }
-        }
-    }
 }
 
 impl GenServer for DynamicServer {
@@ -331,8 +313,16 @@ impl GenServer for DynamicServer {
         if !spec.restart.restarts_after(&reason) {
             return CastResult::noreply();
         }
-        match self.restart(spec) {
-            Ok(()) => CastResult::noreply(),
+        if !self.intensity.add(Instant::now()) {
+            tracing::debug!("dynamic supervisor reached max restart intensity; shutting down");
+            return CastResult::Stop(ExitReason::Shutdown);
+        }
+        match self.intensity.restart(&spec) {
+            Ok(Some(pid)) => {
+                self.children.insert(pid, spec);
+                CastResult::noreply()
+            }
+            Ok(None) => CastResult::noreply(),
             Err(reason) => CastResult::Stop(reason),
         }
     }

@@ -3,53 +3,19 @@
 
 mod common;
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering::SeqCst},
-        Arc,
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
-use common::{block_on, recv, run, PROMPTLY};
+use common::{block_on, down_of, recv, run, Latch, PROMPTLY};
 use otp::{
     gen_server::{self, CallResult, CastResult, From, GenServer, Info, InitResult},
     process,
     supervisor::Shutdown,
     task::{self, AwaitError, Outcome, Task, TaskExit},
-    AnyPid, ExitReason, Mailbox, Message, MessageRef, Ref, Timeout,
+    AnyPid, ExitReason, Mailbox, Message, Timeout,
 };
 
 /// Long enough to outlast any test: a task that "never" finishes.
 const FOREVER: Duration = Duration::from_secs(3600);
-
-/// A door a task waits at until the test opens it. (Polled: a task's function has no mailbox
-/// to wait on. The task is slow on purpose; the test never relies on how long it takes.)
-#[derive(Clone, Default)]
-struct Gate(Arc<AtomicBool>);
-
-impl Gate {
-    fn open(&self) {
-        self.0.store(true, SeqCst);
-    }
-
-    fn wait(&self) {
-        while !self.0.load(SeqCst) {
-            otp::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
-/// Waits for the `DOWN` of `reference`, leaving every other message in place.
-fn down_of<M: Send + 'static>(mb: &mut Mailbox<M>, reference: Ref) -> ExitReason {
-    match mb.select(
-        PROMPTLY,
-        |m| matches!(m, MessageRef::Down { reference: r, .. } if r == reference),
-    ) {
-        Some(Message::Down { reason, .. }) => reason,
-        _ => panic!("no DOWN within {PROMPTLY:?}"),
-    }
-}
 
 /// Waits until `pid` has exited; returns its reason.
 fn exit_of<M: Send + 'static>(mb: &mut Mailbox<M>, pid: &AnyPid) -> ExitReason {
@@ -86,7 +52,7 @@ fn panic_message(reason: &ExitReason) -> &str {
 #[test]
 fn async_links_and_monitors_and_await_leaves_nothing_behind() {
     run(|mut mb: Mailbox<()>| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let t = task::async_(move || {
             door.wait();
@@ -124,7 +90,7 @@ fn await_works_from_a_process_with_any_mailbox_type() {
 #[test]
 fn try_await_timeout_leaves_the_task_running_and_drops_its_late_reply() {
     run(|mut mb: Mailbox<()>| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let t = task::async_(move || {
             door.wait();
@@ -237,7 +203,7 @@ fn a_trapping_caller_keeps_the_exit_message_after_try_await() {
 #[test]
 fn awaiting_from_another_process_panics_like_elixirs_argument_error() {
     run(|mut mb: Mailbox<()>| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let t = task::async_(move || {
             door.wait();
@@ -306,7 +272,7 @@ fn a_normal_exit_without_reply_is_still_an_exit() {
 #[test]
 fn yield_is_non_destructive_then_gives_the_value_once() {
     run(|mut mb: Mailbox<()>| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let mut t = task::async_(move || {
             door.wait();
@@ -434,7 +400,7 @@ fn shutdown_of_a_crashed_task_reports_the_crash_and_spares_the_caller() {
 #[test]
 fn ignore_unlinks_and_forgets_a_running_task() {
     run(|mut mb: Mailbox<()>| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let t = task::async_(move || {
             door.wait();
@@ -668,7 +634,7 @@ fn many_tasks_at_once_in_order_and_nothing_left_behind() {
 #[test]
 fn start_is_not_linked_and_its_crash_spares_the_caller() {
     run(|mut mb: Mailbox<()>| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let pid = task::start(move || {
             door.wait();
@@ -697,7 +663,7 @@ fn child_spec_runs_a_temporary_task_under_a_supervisor() {
     run(|mut mb: Mailbox<AnyPid>| {
         use otp::supervisor::{self, Options};
         let me = mb.pid();
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let spec = task::child_spec("once", move || {
             me.send(otp::self_pid());

@@ -5,13 +5,13 @@ mod common;
 
 use std::{
     sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst},
+        atomic::{AtomicUsize, Ordering::SeqCst},
         Arc, Mutex,
     },
     time::Duration,
 };
 
-use common::{run, run_on, PROMPTLY};
+use common::{run, run_on, Latch, PROMPTLY};
 use otp::{
     process,
     task::{self, OnTimeout, Outcome, TaskExit},
@@ -19,22 +19,6 @@ use otp::{
 };
 
 const FOREVER: Duration = Duration::from_secs(3600);
-
-/// A door a task waits at until the test opens it (polled: a task's function has no mailbox).
-#[derive(Clone, Default)]
-struct Gate(Arc<AtomicBool>);
-
-impl Gate {
-    fn open(&self) {
-        self.0.store(true, SeqCst);
-    }
-
-    fn wait(&self) {
-        while !self.0.load(SeqCst) {
-            otp::sleep(Duration::from_millis(1));
-        }
-    }
-}
 
 /// Counts the tasks running the stream's function right now and the most ever seen at once.
 #[derive(Clone, Default)]
@@ -167,7 +151,7 @@ fn ordered_by_default_results_come_in_input_order() {
 #[test]
 fn unordered_results_come_as_the_tasks_finish() {
     run(|| {
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let mut stream = task::async_stream(0..4usize, move |i: usize| {
             if i == 0 {

@@ -4,15 +4,9 @@
 
 mod common;
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, Ordering::SeqCst},
-        Arc,
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
-use common::{recv, run, PROMPTLY};
+use common::{down_of, recv, run, Latch, PROMPTLY};
 use otp::{
     dynamic_supervisor::Options,
     process,
@@ -22,36 +16,10 @@ use otp::{
         supervisor::{child_spec, TaskSupervisor},
         AwaitError, Outcome, TaskExit,
     },
-    AnyPid, ExitReason, Mailbox, Message, MessageRef, Ref, Timeout,
+    AnyPid, ExitReason, Mailbox, Message, Timeout,
 };
 
 const FOREVER: Duration = Duration::from_secs(3600);
-
-/// A door a task waits at until the test opens it (polled: a task's function has no mailbox).
-#[derive(Clone, Default)]
-struct Gate(Arc<AtomicBool>);
-
-impl Gate {
-    fn open(&self) {
-        self.0.store(true, SeqCst);
-    }
-
-    fn wait(&self) {
-        while !self.0.load(SeqCst) {
-            otp::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
-fn down_of<M: Send + 'static>(mb: &mut Mailbox<M>, reference: Ref) -> ExitReason {
-    match mb.select(
-        PROMPTLY,
-        |m| matches!(m, MessageRef::Down { reference: r, .. } if r == reference),
-    ) {
-        Some(Message::Down { reason, .. }) => reason,
-        _ => panic!("no DOWN within {PROMPTLY:?}"),
-    }
-}
 
 fn flush<M: Send + 'static>(mb: &mut Mailbox<M>) -> Vec<Message<M>> {
     std::iter::from_fn(|| mb.select(Duration::ZERO, |_| true)).collect()
@@ -128,7 +96,7 @@ fn await_of_a_crashed_nolink_task_exits_the_caller_with_the_reason_wrapped() {
 fn async_nolink_returns_the_value_and_runs_as_a_child() {
     run(|mut mb: Mailbox<()>| {
         let tasks = start();
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let t = tasks
             .async_nolink(move || {
@@ -169,7 +137,7 @@ fn the_task_function_runs_only_once_the_caller_watches_it() {
 fn a_nolink_task_timed_out_keeps_running_under_the_supervisor() {
     run(|mut mb: Mailbox<()>| {
         let tasks = start();
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let t = tasks
             .async_nolink(move || {
@@ -221,7 +189,7 @@ fn start_child_fires_and_forgets_and_is_not_restarted() {
     run(|mut mb: Mailbox<AnyPid>| {
         let tasks = start();
         let me = mb.pid();
-        let gate = Gate::default();
+        let gate = Latch::default();
         let door = gate.clone();
         let pid = tasks
             .start_child(move || {

@@ -6,6 +6,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::spec::ChildSpec;
+use crate::process::{AnyPid, ExitReason};
+
 /// The restarts of the last `period`, oldest first.
 #[derive(Debug, Clone)]
 pub(crate) struct Intensity {
@@ -36,6 +39,22 @@ impl Intensity {
         }
         self.restarts.push_back(now);
         self.restarts.len() <= self.max_restarts as usize
+    }
+
+    /// Starts `spec`'s child again after an exit that was already counted. A start that fails
+    /// is tried again, each retry counting as one more restart (OTP's rule), until it succeeds
+    /// or the intensity runs out: then `Err(shutdown)`, and the supervisor must give up.
+    pub(crate) fn restart(&mut self, spec: &ChildSpec) -> Result<Option<AnyPid>, ExitReason> {
+        loop {
+            match (spec.start)() {
+                Ok(pid) => return Ok(pid),
+                Err(error) => tracing::debug!(child = %spec.id, %error, "child failed to restart"),
+            }
+            if !self.add(Instant::now()) {
+                tracing::debug!(child = %spec.id, "reached max restart intensity; shutting down");
+                return Err(ExitReason::Shutdown);
+            }
+        }
     }
 }
 

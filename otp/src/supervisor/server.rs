@@ -131,35 +131,15 @@ impl SupervisorServer {
         self.stop_children(group.into_iter().filter(|&j| j != i));
         self.children.retain(|c| !forget.contains(&c.spec.id));
         for id in keep {
-            if let Err(reason) = self.restart(&id) {
-                return CastResult::Stop(reason);
+            let Some(j) = self.index_of_id(&id) else {
+                continue;
+            };
+            match self.intensity.restart(&self.children[j].spec) {
+                Ok(pid) => self.children[j].pid = pid,
+                Err(reason) => return CastResult::Stop(reason),
             }
         }
         CastResult::noreply()
-    }
-
-    /// Starts one child of a restart (already counted against the intensity). A start that
-    /// fails is tried again, each retry counting as a restart, until it succeeds or the
-    /// intensity runs out (then `Err(shutdown)`).
-    fn restart(&mut self, id: &str) -> Result<(), ExitReason> {
-        loop {
-            let Some(i) = self.index_of_id(id) else {
-                return Ok(());
-            };
-            match (self.children[i].spec.start)() {
-                Ok(pid) => {
-                    self.children[i].pid = pid;
-                    return Ok(());
-                }
-                Err(error) => {
-                    tracing::debug!(child = %id, %error, "child failed to restart");
-                }
-            }
-            if !self.intensity.add(Instant::now()) {
-                tracing::debug!(child = %id, "reached max restart intensity; shutting down");
-                return Err(ExitReason::Shutdown);
-            }
-        }
     }
 
     fn which_children(&self) -> Vec<ChildInfo> {

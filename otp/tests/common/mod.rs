@@ -101,3 +101,35 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
         otp::sleep(Duration::from_millis(1));
     }
 }
+
+/// A door a process waits at until the test opens it. (Polled: a task's function has no
+/// mailbox to wait on. Whoever waits is slow on purpose; no test relies on how long it takes.)
+#[derive(Clone, Default)]
+pub struct Latch(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Latch {
+    /// Lets every waiter through.
+    pub fn open(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Waits (inside a process) until the gate is open.
+    pub fn wait(&self) {
+        while !self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            otp::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Waits for the `DOWN` of `reference`, leaving every other message in place; fails after
+/// [`PROMPTLY`].
+#[track_caller]
+pub fn down_of<M: Send + 'static>(mb: &mut Mailbox<M>, reference: otp::Ref) -> ExitReason {
+    match mb.select(
+        PROMPTLY,
+        |m| matches!(m, otp::MessageRef::Down { reference: r, .. } if r == reference),
+    ) {
+        Some(otp::Message::Down { reason, .. }) => reason,
+        _ => panic!("no DOWN within {PROMPTLY:?}"),
+    }
+}
