@@ -56,6 +56,10 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The macros name this crate `::otp`; this makes that path work inside the crate too.
+#[allow(unused_extern_crates, reason = "used by macro expansions inside the crate")]
+extern crate self as otp;
+
 pub mod agent;
 pub mod application;
 pub mod dynamic_supervisor;
@@ -68,6 +72,11 @@ pub mod registry;
 mod runtime;
 pub mod supervisor;
 pub mod task;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use otp_macros::{budget, gen_server, main, receive, test};
 
 pub use crate::{
     mailbox::{sleep, Mailbox, Message, MessageRef, Term, Timeout},
