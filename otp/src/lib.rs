@@ -57,7 +57,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The macros name this crate `::otp`; this makes that path work inside the crate too.
-#[allow(unused_extern_crates, reason = "used by macro expansions inside the crate")]
+#[allow(
+    unused_extern_crates,
+    reason = "used by macro expansions inside the crate"
+)]
 extern crate self as otp;
 
 pub mod agent;
@@ -76,7 +79,86 @@ pub mod task;
 #[doc(hidden)]
 pub mod __private;
 
-pub use otp_macros::{budget, gen_server, main, receive, test};
+pub use otp_macros::{budget, main, receive, test};
+
+/// A GenServer from an impl block: message types, the `GenServer` impl and a typed client are
+/// generated from the handler methods.
+///
+/// Mark methods of an inherent `impl` of your state type:
+///
+/// | attribute | signature | becomes |
+/// |---|---|---|
+/// | `#[call]` | `fn name(&mut self, args..) -> T` | client `name(args..) -> Result<T, CallError>` and `name_timeout(args.., timeout)` |
+/// | `#[call]` | `fn name(&mut self, args.., reply_to: ReplyTo<Self, T>) -> CallResult<T>` | the same; reply now, later (through `reply_to`), or stop |
+/// | `#[cast]` | `fn name(&mut self, args..)` or `-> CastResult` | client `name(args..) -> Result<(), NotRegistered>`, never blocks |
+/// | `#[handle_info]` | `fn any(&mut self, info: Info<M>)` or `-> CastResult` | client `send(m: M)`; also gets EXIT, DOWN and timeouts |
+/// | `#[handle_continue]` | `fn any(&mut self, c: C)` or `-> CastResult<C>` | `Next::Continue(c)` from any callback |
+/// | `#[init]` | `fn any(&mut self)` or `-> InitResult` | runs in the new process before `start` returns |
+/// | `#[terminate]` | `fn any(&mut self, reason: &ExitReason)` | runs when the server stops |
+///
+/// For `impl Counter` the macro generates `CounterCall`, `CounterReply` and `CounterCast` (one
+/// variant per handler), `impl GenServer for Counter`, and **`CounterClient`**: a cheap, clonable
+/// handle with one method per handler plus `start_link` / `start` (and `_with` variants taking
+/// [`StartOptions`](gen_server::StartOptions) for names and `via`), `named` (a handle that finds
+/// the server by name at every use, so it stays valid across supervised restarts), `child_spec`
+/// (to put the server in a supervisor directly), `stop`, `pid` and `server` (the untyped
+/// [`Server`](gen_server::Server)). Methods without an attribute are left alone.
+///
+/// Options: `#[gen_server(vis = pub(crate), client = Counters)]` sets the visibility of the
+/// generated items (default: private, like an item without `pub`) and the client's name.
+///
+/// ```
+/// use otp::gen_server::StartOptions;
+/// use otp::supervisor::{self, Options, Strategy};
+///
+/// /// A stack of numbers (the tutorial's favourite server).
+/// struct Stack(Vec<i64>);
+///
+/// #[otp::gen_server]
+/// impl Stack {
+///     /// Pushes `x`, returning at once.
+///     #[cast]
+///     fn push(&mut self, x: i64) {
+///         self.0.push(x);
+///     }
+///
+///     /// Takes the top element.
+///     #[call]
+///     fn pop(&mut self) -> Option<i64> {
+///         self.0.pop()
+///     }
+///
+///     #[call]
+///     fn len(&self) -> usize {
+///         self.0.len()
+///     }
+/// }
+///
+/// otp::run(|| {
+///     // Started directly...
+///     let stack = StackClient::start_link(Stack(vec![1])).unwrap();
+///     stack.push(2).unwrap();
+///     assert_eq!(stack.pop(), Ok(Some(2)));
+///
+///     // ...or under a supervisor, by name: the handle outlives restarts.
+///     let spec = StackClient::child_spec_with("stack", StartOptions::new().name("stack"), || {
+///         Stack(vec![])
+///     });
+///     let _sup = supervisor::start_link(vec![spec], Options::new(Strategy::OneForOne)).unwrap();
+///     let named = StackClient::named("stack");
+///     named.push(7).unwrap();
+///     assert_eq!(named.len(), Ok(1));
+/// });
+/// ```
+///
+/// Misuse is a compile error at your code, with a hint: a handler without `&mut self`,
+/// `async` or generic handlers, borrowed arguments (`&str`: messages must own their data),
+/// replies or arguments that are not `Send`, two `#[init]`s, a handler whose client method
+/// would clash with another (`get` and `get_timeout`) or with the client's own (`stop`).
+///
+/// The hand-written form, for what the macro doesn't cover (generic servers), is
+/// [`gen_server::GenServer`].
+pub use otp_macros::gen_server;
 
 pub use crate::{
     mailbox::{sleep, Mailbox, Message, MessageRef, Term, Timeout},

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use super::GenServer;
 use crate::process::{reply::Promise, AnyPid, ExitReason};
 
 /// Where a call came from, and the way to answer it (OTP's `From`). `Clone`: the first reply
@@ -80,6 +81,81 @@ impl<R> Clone for From<R> {
 impl<R> fmt::Debug for From<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "From({})", self.caller())
+    }
+}
+
+/// A [`From`] for one kind of reply: what a handler written with
+/// [`#[gen_server]`](macro@crate::gen_server) takes to answer later. The server's replies are one
+/// generated enum; a `ReplyTo<S, T>` wraps a `T` into the right variant of it, so the handler
+/// deals only in its own reply type. `Clone`: the first reply wins.
+///
+/// ```
+/// use otp::gen_server::{CallResult, ReplyTo};
+///
+/// struct Deferred;
+///
+/// #[otp::gen_server]
+/// impl Deferred {
+///     /// Answers from another process, leaving the server free meanwhile.
+///     #[call]
+///     fn double(&mut self, n: u32, reply_to: ReplyTo<Self, u32>) -> CallResult<u32> {
+///         otp::spawn(move || {
+///             reply_to.reply(n * 2);
+///         });
+///         CallResult::noreply()
+///     }
+/// }
+///
+/// otp::run(|| {
+///     let server = DeferredClient::start_link(Deferred).unwrap();
+///     assert_eq!(server.double(21), Ok(42));
+/// });
+/// ```
+pub struct ReplyTo<S: GenServer, T> {
+    from: From<S::Reply>,
+    wrap: fn(T) -> S::Reply,
+}
+
+impl<S: GenServer, T> ReplyTo<S, T> {
+    /// Used by generated code: `from`, answering with `wrap(value)`.
+    #[doc(hidden)]
+    pub fn new(from: From<S::Reply>, wrap: fn(T) -> S::Reply) -> ReplyTo<S, T> {
+        ReplyTo { from, wrap }
+    }
+
+    /// Answers the call; false if it was already answered (see [`From::reply`]).
+    pub fn reply(self, value: T) -> bool {
+        self.from.reply((self.wrap)(value))
+    }
+
+    /// The calling process.
+    pub fn caller(&self) -> AnyPid {
+        self.from.caller()
+    }
+
+    /// Whether the call has been answered already.
+    pub fn is_answered(&self) -> bool {
+        self.from.is_answered()
+    }
+
+    /// The untyped [`From`] underneath.
+    pub fn into_from(self) -> From<S::Reply> {
+        self.from
+    }
+}
+
+impl<S: GenServer, T> Clone for ReplyTo<S, T> {
+    fn clone(&self) -> Self {
+        ReplyTo {
+            from: self.from.clone(),
+            wrap: self.wrap,
+        }
+    }
+}
+
+impl<S: GenServer, T> fmt::Debug for ReplyTo<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReplyTo({})", self.caller())
     }
 }
 

@@ -85,7 +85,7 @@ mod start;
 use std::time::Duration;
 
 pub use self::{
-    call::{reply, CallError, From},
+    call::{reply, CallError, From, ReplyTo},
     name::{Name, Via},
     server::Server,
     start::{start, start_link, StartError, StartOptions},
@@ -161,6 +161,22 @@ impl<R, C> CallResult<R, C> {
     /// `{:noreply, state}`.
     pub fn noreply() -> Self {
         CallResult::NoReply(Next::Wait)
+    }
+
+    /// The same decision with the reply (if any) passed through `f`.
+    ///
+    /// ```
+    /// use otp::gen_server::{CallResult, Next};
+    ///
+    /// let r: CallResult<u8> = CallResult::reply(7);
+    /// assert!(matches!(r.map_reply(u32::from), CallResult::Reply(7u32, Next::Wait)));
+    /// ```
+    pub fn map_reply<R2>(self, f: impl FnOnce(R) -> R2) -> CallResult<R2, C> {
+        match self {
+            CallResult::Reply(r, next) => CallResult::Reply(f(r), next),
+            CallResult::NoReply(next) => CallResult::NoReply(next),
+            CallResult::Stop(reason, r) => CallResult::Stop(reason, r.map(f)),
+        }
     }
 }
 
@@ -329,6 +345,11 @@ pub trait GenServer: Sized + Send + 'static {
         let _ = reason;
     }
 }
+
+/// Used by `#[gen_server]`'s expansion: a compile-time check, spanned at the user's type, that
+/// a message or reply can travel between processes.
+#[doc(hidden)]
+pub fn __assert_message<T: Send + 'static>() {}
 
 /// The reason a default callback stops with: `{:bad_call, Server}` and the like.
 fn not_implemented<G>(what: &'static str) -> ExitReason {
