@@ -1,0 +1,39 @@
+//! Sending and receiving (tutorial block 5, `MessageDemo.listen/0`): `send` puts a message in
+//! the listener's mailbox; `receive` takes it out.
+//!
+//! ```elixir
+//! listener = spawn(MessageDemo, :listen, [])
+//! send(listener, "Hello, process!")
+//! ```
+//!
+//! Messages are typed: the listener's mailbox takes `String`s, so `send` to it only compiles
+//! with a `String`, where Elixir's catch-all `message ->` takes any term. Printing with `{:?}`
+//! quotes the string, as `inspect` does.
+//!
+//! The BEAM prints the line in 20 runs of 20, but only because the listener happens to run
+//! before the script halts the VM. Here the root waits for the listener's exit (a monitor), so
+//! the line always prints.
+//!
+//! Run with `cargo run --release --example send_receive`.
+
+use otp::{process, Mailbox, Message};
+
+/// `MessageDemo.listen/0`: receive blocks until a message arrives.
+fn listen(mut mb: Mailbox<String>) {
+    let message = mb.receive();
+    println!("Received: {message:?}");
+}
+
+fn main() {
+    otp::run(|mut mb: Mailbox<()>| {
+        // Spawn a listener process and send it a message.
+        let listener = otp::spawn(listen);
+        listener.send("Hello, process!".to_owned());
+
+        // Wait until it has handled it.
+        process::monitor(&listener);
+        let Message::Down { .. } = mb.receive_message() else {
+            unreachable!("nothing else is sent to the root")
+        };
+    });
+}
