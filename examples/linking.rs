@@ -1,36 +1,98 @@
-//! Linking (tutorial block 09): a linked child that finishes normally does not affect its
-//! parent; one that crashes takes a non-trapping parent down with the same reason (the BEAM's
-//! real behaviour, where the tutorial says "all linked processes die" without the `normal`
-//! exception).
+//! Linking (tutorial block 9, `LinkDemo`): `spawn_link` spawns and links in one step. A linked
+//! child that finishes normally does not affect its parent; one that crashes takes a parent that
+//! does not trap exits down with the same reason.
+//!
+//! ```elixir
+//! child = spawn_link(fn ->
+//!   IO.puts("Child started: #{inspect(self())}")
+//!   Process.sleep(1000)
+//!   raise "Child crashed!"
+//! end)
+//! ```
+//!
+//! The first half is the block as written (the BEAM prints its three lines; "Parent spawned"
+//! and "Child started" swapped in 3 runs of 20). The second half is the crash case the
+//! tutorial leaves commented out (the BEAM's `09b` variant): there the script's main process
+//! dies, the BEAM prints `** (EXIT from #PID<0.96.0>) an exception was raised: ...` and exits
+//! with status 1. So that this example can exit 0, the crashing parent here is a process of its
+//! own, and the root watches it with a monitor and prints what the BEAM prints. A panic is our
+//! `raise`: its reason carries the message and the location.
+//!
+//! The tutorial says "when one linked process dies, all processes linked to it also die"; the
+//! BEAM's rule has an exception, which the first half shows: a `:normal` exit never propagates.
+//! The sleeps are 100 ms instead of 2000 and 1000, and the root waits on monitors instead of
+//! sleeping 3 s.
 //!
 //! Run with `cargo run --release --example linking`.
 
-use otp::{process, Mailbox, Message};
+use std::time::Duration;
+
+use otp::{process, AnyPid, ExitReason, Mailbox, Message, MessageRef, Pid, Ref};
+
+/// `LinkDemo.start_child/0`: a linked child that finishes normally.
+fn start_child() -> Pid<()> {
+    let child = otp::spawn_link(|| {
+        println!("Child started: {:?}", otp::self_pid());
+        otp::sleep(Duration::from_millis(100));
+        println!("Child finished normally");
+    });
+    println!("Parent spawned child: {child:?}");
+    child
+}
+
+/// `LinkDemo.start_crashing_child/0`: a linked child that raises.
+fn start_crashing_child() -> Pid<()> {
+    let child = otp::spawn_link(|| {
+        println!("Child started: {:?}", otp::self_pid());
+        otp::sleep(Duration::from_millis(100));
+        // This will crash the child.
+        panic!("Child crashed!");
+    });
+    println!("Parent spawned crashing child: {child:?}");
+    child
+}
+
+/// Waits for the `DOWN` of `watch` and returns its reason.
+fn down_reason(mb: &mut Mailbox<()>, watch: Ref) -> ExitReason {
+    match mb.select(
+        None,
+        |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
+    ) {
+        Some(Message::Down { reason, .. }) => reason,
+        _ => unreachable!("an infinite select returns its match"),
+    }
+}
+
+/// How an Elixir script reports its main process dying from a link.
+fn report_exit(from: &AnyPid, reason: &ExitReason) {
+    match reason {
+        ExitReason::Panic(p) => {
+            println!("** (EXIT from {from:?}) an exception was raised:");
+            println!("    ** (panic) {}", p.message());
+            if let Some(at) = p.location() {
+                println!("        {at}");
+            }
+        }
+        other => println!("** (EXIT from {from:?}) {other}"),
+    }
+}
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
-        // A child that finishes normally.
-        let parent = mb.pid();
-        otp::spawn_link(move || {
-            println!("Child started...");
-            println!("Child finished normally");
-            parent.send(());
-        });
-        println!("Parent spawned child (normal exit)");
-        mb.receive();
+        // Normal case: both complete.
+        let child = start_child();
+        let watch = process::monitor(&child);
+        let reason = down_reason(&mut mb, watch);
+        assert_eq!(reason, ExitReason::Normal);
 
-        // A child that crashes, seen by a parent of its own (which it takes down), watched here.
-        let (parent, reference) = otp::spawn_monitor(|| {
-            otp::spawn_link(|| panic!("Child crashed!"));
-            otp::sleep(std::time::Duration::from_secs(5));
-            println!("never printed: the crash killed the parent");
+        // Crash case: the linked parent crashes too. The parent is a process of our own.
+        let (parent, watch) = otp::spawn_monitor(|| {
+            start_crashing_child();
+            otp::sleep(Duration::from_secs(3));
+            unreachable!("the child's crash ends this process through the link");
         });
-        if let Some(Message::Down { reason, .. }) = mb.select(
-            None,
-            |m| matches!(m, otp::MessageRef::Down { reference: r, .. } if r == reference),
-        ) {
-            println!("** (EXIT from {parent:?}) {reason}");
-        }
+        let reason = down_reason(&mut mb, watch);
+        report_exit(parent.as_any(), &reason);
         println!("Parent still alive afterwards: {}", process::alive(&parent));
     });
 }
