@@ -1,6 +1,19 @@
-//! `Task.async_stream` (tutorial block 17): ten items processed at most four at a time, results
-//! in input order. The BEAM prints the same lines; its total time is about 0.75 s, not the
-//! tutorial's "~1300ms" (the expected time for four workers and sleeps of up to 500 ms).
+//! `Task.async_stream` (tutorial block 17, `BatchProcessor.demo/0`): ten items processed at
+//! most four at a time, with back-pressure, results in input order.
+//!
+//! ```elixir
+//! results = items
+//! |> Task.async_stream(&process_item/1, max_concurrency: 4, timeout: 10_000)
+//! |> Enum.map(fn {:ok, result} -> result end)
+//! ```
+//!
+//! [`task::async_stream`] is a lazy [`Iterator`] of [`Outcome`]s (`{:ok, v}` / `{:exit, r}`),
+//! configured with builder methods; nothing runs until it is iterated. Order follows the input
+//! (`ordered: true` is the default, as in Elixir).
+//!
+//! The BEAM prints the same lines; its total time is about 0.75 s, not the tutorial's
+//! "~1300ms" (the expected time for four workers and sleeps of up to 500 ms). The sleeps here
+//! are a deterministic stand-in for `:rand.uniform(500)`, derived from the item.
 //!
 //! Run with `cargo run --release --example async_stream`.
 
