@@ -1,0 +1,47 @@
+//! Fire and forget (tutorial block 19, `FireAndForget.demo/0`): `Task.start` runs a function in
+//! a process that nobody waits for and that is not linked to the caller.
+//!
+//! ```elixir
+//! {:ok, _pid} = Task.start(fn ->
+//!   IO.puts("Background job starting...")
+//!   Process.sleep(1000)
+//!   IO.puts("Background job finished!")
+//! end)
+//! IO.puts("Main process continues immediately")
+//! ```
+//!
+//! [`task::start`] returns the pid (it cannot fail, so there is no `{:ok, pid}` to match).
+//!
+//! Where the BEAM differs from the tutorial: it claims "Background job starting..." comes
+//! before "Main process continues immediately"; the BEAM printed the opposite in 20 runs of 20,
+//! and so do we (the task starts when the caller blocks). The order is a race either way.
+//!
+//! The job takes 100 ms instead of 1000, and where the tutorial sleeps 1.5 s and hopes the job
+//! is done, the caller waits for the task's exit through a monitor. A crash in the task would
+//! not reach the caller (no link); the runtime logs it.
+//!
+//! Run with `cargo run --release --example task_start`.
+
+use std::time::Duration;
+
+use otp::{process, task, Mailbox, Message};
+
+fn main() {
+    otp::run(|mut mb: Mailbox<()>| {
+        // task::start creates an unlinked task: we do not care about its result.
+        let job = task::start(|| {
+            println!("Background job starting...");
+            otp::sleep(Duration::from_millis(100));
+            println!("Background job finished!");
+        });
+
+        println!("Main process continues immediately");
+
+        // Where the tutorial sleeps 1.5 s: wait for the job to end.
+        process::monitor(&job);
+        let Message::Down { .. } = mb.receive_message() else {
+            unreachable!("nothing else is sent to the root")
+        };
+        println!("Main process done");
+    });
+}
