@@ -8,13 +8,21 @@
 //! on another thread than they were allocated on simply land in that thread's cache (or go back
 //! to the allocator when it is full): the cache never moves memory between threads.
 //!
-//! Invariant: a node is always allocated and freed with the layout of its size class (when it
-//! has one), so a block from the cache and one from the allocator are interchangeable.
+//! The free blocks of a class form an intrusive stack: a free block's first word points to the
+//! next free block, so pushing and popping touch no other memory. The thread-local is
+//! const-initialised plain `Cell`s, so an access is a TLS load and a state check, with no lazy
+//! initialisation or borrow flag. What is cached goes back to the allocator when the thread
+//! exits.
+//!
+//! Invariants: a node is always allocated and freed with the layout of its size class (when it
+//! has one), so a block from the cache and one from the allocator are interchangeable; every
+//! block on a class's stack is free, owned by the cache, at least 16 bytes and 16-aligned (room
+//! for the link), and `len` counts them.
 
 use std::{
     alloc::{self, Layout},
-    cell::RefCell,
-    ptr::NonNull,
+    cell::Cell,
+    ptr::{self, NonNull},
 };
 
 /// Free nodes kept per size class per thread.
@@ -23,21 +31,36 @@ const MAX_CACHED: usize = 256;
 const CLASSES: usize = 16;
 const CLASS_ALIGN: usize = 16;
 
-struct Cache([Vec<NonNull<u8>>; CLASSES]);
+/// One class's free blocks.
+struct Stack {
+    head: Cell<*mut u8>,
+    len: Cell<usize>,
+}
+
+struct Cache([Stack; CLASSES]);
 
 impl Drop for Cache {
     fn drop(&mut self) {
-        for (class, blocks) in self.0.iter_mut().enumerate() {
-            for p in blocks.drain(..) {
-                // SAFETY: every cached block was allocated with its class's layout and is free.
-                unsafe { alloc::dealloc(p.as_ptr(), class_layout(class)) };
+        for (class, stack) in self.0.iter().enumerate() {
+            let mut p = stack.head.replace(ptr::null_mut());
+            while !p.is_null() {
+                // SAFETY: `p` is a free block on this stack (invariant), whose first word is the
+                // next link; it was allocated with its class's layout.
+                unsafe {
+                    let next = p.cast::<*mut u8>().read();
+                    alloc::dealloc(p, class_layout(class));
+                    p = next;
+                }
             }
+            stack.len.set(0);
         }
     }
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache(Default::default()));
+    static CACHE: Cache = const {
+        Cache([const { Stack { head: Cell::new(ptr::null_mut()), len: Cell::new(0) } }; CLASSES])
+    };
 }
 
 fn class_of(layout: Layout) -> Option<usize> {
@@ -51,21 +74,31 @@ fn class_layout(class: usize) -> Layout {
 }
 
 /// Allocates a block for a node of `layout` (not zero-sized).
+#[inline]
 pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
-    let (layout, class) = match class_of(layout) {
+    let layout = match class_of(layout) {
         Some(class) => {
             let cached = CACHE
-                .try_with(|c| c.borrow_mut().0[class].pop())
+                .try_with(|c| {
+                    let stack = &c.0[class];
+                    let p = stack.head.get();
+                    if p.is_null() {
+                        return None;
+                    }
+                    // SAFETY: `p` is a free block on this stack; its first word is the link.
+                    stack.head.set(unsafe { p.cast::<*mut u8>().read() });
+                    stack.len.set(stack.len.get() - 1);
+                    NonNull::new(p)
+                })
                 .ok()
                 .flatten();
             if let Some(p) = cached {
                 return p;
             }
-            (class_layout(class), Some(class))
+            class_layout(class)
         }
-        None => (layout, None),
+        None => layout,
     };
-    debug_assert!(class.is_none() || layout.size() % CLASS_ALIGN == 0);
     // SAFETY: `layout` has a non-zero size (nodes carry a header).
     let p = unsafe { alloc::alloc(layout) };
     NonNull::new(p).unwrap_or_else(|| alloc::handle_alloc_error(layout))
@@ -76,6 +109,7 @@ pub(crate) fn alloc(layout: Layout) -> NonNull<u8> {
 /// # Safety
 ///
 /// `p` must come from [`alloc`] with the same `layout`, and must not be used afterwards.
+#[inline]
 pub(crate) unsafe fn free(p: NonNull<u8>, layout: Layout) {
     let Some(class) = class_of(layout) else {
         // SAFETY: allocated by `alloc` with this exact layout (no class).
@@ -84,17 +118,16 @@ pub(crate) unsafe fn free(p: NonNull<u8>, layout: Layout) {
     };
     let kept = CACHE
         .try_with(|c| {
-            let mut c = c.borrow_mut();
-            let blocks = &mut c.0[class];
-            if blocks.len() < MAX_CACHED {
-                if blocks.capacity() == 0 {
-                    blocks.reserve_exact(MAX_CACHED);
-                }
-                blocks.push(p);
-                true
-            } else {
-                false
+            let stack = &c.0[class];
+            if stack.len.get() >= MAX_CACHED {
+                return false;
             }
+            // SAFETY: the block is free now (the caller's contract), at least 16 bytes and
+            // 16-aligned (its class's layout), so its first word can hold the link.
+            unsafe { p.as_ptr().cast::<*mut u8>().write(stack.head.get()) };
+            stack.head.set(p.as_ptr());
+            stack.len.set(stack.len.get() + 1);
+            true
         })
         .unwrap_or(false);
     if !kept {
@@ -137,7 +170,7 @@ mod tests {
             // SAFETY: from `alloc` with this layout, not used again.
             unsafe { free(b, layout) };
         }
-        let cached = CACHE.with(|c| c.borrow().0[class_of(layout).unwrap()].len());
+        let cached = CACHE.with(|c| c.0[class_of(layout).unwrap()].len.get());
         assert_eq!(cached, MAX_CACHED);
     }
 }
