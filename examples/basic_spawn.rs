@@ -19,6 +19,7 @@
 
 use otp::Mailbox;
 
+// ANCHOR: main
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
         let parent = mb.pid();
@@ -30,3 +31,4 @@ fn main() {
         mb.receive();
     });
 }
+// ANCHOR_END: main

@@ -33,6 +33,7 @@ use otp::{process, Mailbox, Message};
 /// The recorded BEAM run's random durations, in tens of milliseconds here.
 const DURATIONS_MS: [u64; 5] = [66, 50, 81, 75, 24];
 
+// ANCHOR: workers
 /// `ConcurrentWorker.do_work/2`.
 fn do_work(id: usize, duration_ms: u64) {
     println!("[{id}] Starting work...");
@@ -40,14 +41,17 @@ fn do_work(id: usize, duration_ms: u64) {
     otp::sleep(Duration::from_millis(duration_ms));
     println!("[{id}] Finished after {duration_ms}ms");
 }
+// ANCHOR_END: workers
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: spawn
         // Spawn 5 workers with different durations; they all start at once.
         let workers: Vec<_> = (1..=5)
             .zip(DURATIONS_MS)
             .map(|(i, duration)| otp::spawn_apply(do_work, (i, duration)))
             .collect();
+        // ANCHOR_END: spawn
 
         // Keep the root alive until every worker is done.
         for worker in &workers {

@@ -46,6 +46,7 @@ fn main() {
     otp::run(move |mut mb: Mailbox<Ready>| {
         let initial_memory = rss_bytes();
 
+        // ANCHOR: spawn
         // Spawn the processes; each one says it is ready, then waits for :stop.
         let root = mb.pid();
         let pids: Vec<_> = (0..n)
@@ -60,6 +61,7 @@ fn main() {
         for _ in 0..n {
             let Ready = mb.receive();
         }
+        // ANCHOR_END: spawn
 
         let final_memory = rss_bytes();
         let memory_per_process = final_memory.saturating_sub(initial_memory) as f64 / n as f64;

@@ -22,6 +22,7 @@
 
 use otp::{process, Mailbox, Message};
 
+// ANCHOR: greet
 /// `Greeter.greet/1`.
 fn greet(name: &'static str) {
     println!("Hello, {name}! From process {:?}", otp::self_pid());
@@ -31,12 +32,15 @@ fn greet(name: &'static str) {
 fn greet_with(greeting: &'static str, name: &'static str) {
     println!("{greeting}, {name}! From process {:?}", otp::self_pid());
 }
+// ANCHOR_END: greet
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: spawn
         // Spawn with one argument, then with two.
         let alice = otp::spawn_apply(greet, ("Alice",));
         let bob = otp::spawn_apply(greet_with, ("Howdy", "Bob"));
+        // ANCHOR_END: spawn
 
         // Wait until both have finished (a DOWN each; `noproc` if one was already gone).
         for pid in [&alice, &bob] {
