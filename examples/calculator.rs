@@ -24,6 +24,7 @@
 
 use otp::{process, Mailbox, Message};
 
+// ANCHOR: calc
 /// The calculator's messages: `{op, a, b}` tuples and `:stop`.
 enum Calc {
     Op(&'static str, i64, i64),
@@ -50,9 +51,11 @@ fn calculator(mut mb: Mailbox<Calc>) {
         }
     }
 }
+// ANCHOR_END: calc
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: send
         let calc = otp::spawn(calculator);
         let watch = process::monitor(&calc);
 
@@ -67,6 +70,7 @@ fn main() {
             calc.send(Calc::Op(op, a, b));
         }
         calc.send(Calc::Stop);
+        // ANCHOR_END: send
 
         let Message::Down { reference, .. } = mb.receive_message() else {
             unreachable!("nothing else is sent to the root")

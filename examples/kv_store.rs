@@ -79,6 +79,7 @@ fn inspect_keys(keys: &[Key]) -> String {
     format!("[{}]", atoms.join(", "))
 }
 
+// ANCHOR: store
 /// What the store is asked.
 enum Request {
     Put(Key, Value),
@@ -118,11 +119,13 @@ fn key_value_store(mut mb: Mailbox<Request>) {
         }
     }
 }
+// ANCHOR_END: store
 
 /// `{:error, :timeout}`: no response within the timeout.
 #[derive(Debug)]
 struct TimedOut;
 
+// ANCHOR: client
 /// The client side (`KVClient`).
 mod kv_client {
     use super::*;
@@ -158,6 +161,7 @@ mod kv_client {
         }
     }
 }
+// ANCHOR_END: client
 
 fn show(value: Result<Option<Value>, TimedOut>) -> String {
     match value {
@@ -193,6 +197,7 @@ fn main() {
         );
         assert!(matches!(down, Some(Message::Down { .. })));
 
+        // ANCHOR: agent
         // The same session against an Agent: the request/reply plumbing comes with it.
         println!();
         println!("--- The same store as an Agent ---");
@@ -222,6 +227,7 @@ fn main() {
             .unwrap();
         let age = store.get(|map| map.get("age").cloned()).unwrap();
         println!("Age after delete: {}", inspect_lookup(&age));
+        // ANCHOR_END: agent
         store
             .stop(ExitReason::Normal, Duration::from_secs(5))
             .unwrap();

@@ -38,6 +38,7 @@ impl std::fmt::Display for Waited {
     }
 }
 
+// ANCHOR: wait
 /// `TimeoutDemo.wait_for_message/1`.
 fn wait_for_message(mut mb: Mailbox<String>, timeout_ms: u64) -> Waited {
     match mb.receive_timeout(Duration::from_millis(timeout_ms)) {
@@ -52,6 +53,7 @@ fn wait_for_message(mut mb: Mailbox<String>, timeout_ms: u64) -> Waited {
         }
     }
 }
+// ANCHOR_END: wait
 
 /// Waits for the `DOWN` of `pid`.
 fn wait_down(mb: &mut Mailbox<()>, pid: &otp::Pid<String>) {

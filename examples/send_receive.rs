@@ -18,17 +18,21 @@
 
 use otp::{process, Mailbox, Message};
 
+// ANCHOR: listen
 /// `MessageDemo.listen/0`: receive blocks until a message arrives.
 fn listen(mut mb: Mailbox<String>) {
     let message = mb.receive();
     println!("Received: {message:?}");
 }
+// ANCHOR_END: listen
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: send
         // Spawn a listener process and send it a message.
         let listener = otp::spawn(listen);
         listener.send("Hello, process!".to_owned());
+        // ANCHOR_END: send
 
         // Wait until it has handled it.
         process::monitor(&listener);
