@@ -53,6 +53,7 @@ fn down(mb: &mut Mailbox<()>, reference: Ref, timeout: Duration) -> Option<ExitR
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: demonitor
         let (pid, reference) = otp::spawn_monitor(worker);
 
         // Maybe we decide we do not care about this process any more.
@@ -65,6 +66,7 @@ fn main() {
             Some(reason) => println!("Got DOWN: {reason}"),
             None => println!("No DOWN message received (as expected)"),
         }
+        // ANCHOR_END: demonitor
 
         // Too late: the process has already died, so its DOWN is in the mailbox.
         println!();

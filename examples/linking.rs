@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use otp::{process, AnyPid, ExitReason, Mailbox, Message, MessageRef, Pid, Ref};
 
+// ANCHOR: children
 /// `LinkDemo.start_child/0`: a linked child that finishes normally.
 fn start_child() -> Pid<()> {
     let child = otp::spawn_link(|| {
@@ -51,6 +52,7 @@ fn start_crashing_child() -> Pid<()> {
     println!("Parent spawned crashing child: {child:?}");
     child
 }
+// ANCHOR_END: children
 
 /// Waits for the `DOWN` of `watch` and returns its reason.
 fn down_reason(mb: &mut Mailbox<()>, watch: Ref) -> ExitReason {
@@ -85,6 +87,7 @@ fn main() {
         let reason = down_reason(&mut mb, watch);
         assert_eq!(reason, ExitReason::Normal);
 
+        // ANCHOR: crash
         // Crash case: the linked parent crashes too. The parent is a process of our own.
         let (parent, watch) = otp::spawn_monitor(|| {
             start_crashing_child();
@@ -93,6 +96,7 @@ fn main() {
         });
         let reason = down_reason(&mut mb, watch);
         report_exit(parent.as_any(), &reason);
+        // ANCHOR_END: crash
         println!("Parent still alive afterwards: {}", process::alive(&parent));
     });
 }

@@ -34,6 +34,7 @@ fn worker(mut mb: Mailbox<Order>) {
     }
 }
 
+// ANCHOR: demo
 /// `ManualLink.demo/0`, sending `order` at the end.
 fn demo(order: Order) -> Pid<Order> {
     // Spawn without linking first.
@@ -44,6 +45,7 @@ fn demo(order: Order) -> Pid<Order> {
     pid.send(order);
     pid
 }
+// ANCHOR_END: demo
 
 /// Waits for the `DOWN` of `pid`, and returns its reason.
 fn wait_down<M>(mb: &mut Mailbox<()>, pid: &Pid<M>) -> ExitReason {
@@ -64,6 +66,7 @@ fn main() {
 
         println!();
         println!("--- The same with :crash, in a process of its own ---");
+        // ANCHOR: crash
         let linker = otp::spawn(|| {
             demo(Order::Crash);
             // Wait: the child's crash reaches us through the link.
@@ -71,5 +74,6 @@ fn main() {
         });
         let reason = wait_down(&mut mb, &linker);
         println!("The linking process died too: {reason}");
+        // ANCHOR_END: crash
     });
 }

@@ -29,6 +29,7 @@ use otp::{process, ExitReason, Mailbox, Message, MessageRef};
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: main
         let worker = otp::spawn(|| {
             println!("Worker running...");
             otp::sleep(Duration::from_millis(100));
@@ -51,5 +52,6 @@ fn main() {
                 process::alive(otp::self_pid())
             );
         }
+        // ANCHOR_END: main
     });
 }

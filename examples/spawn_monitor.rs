@@ -27,6 +27,7 @@ use otp::{Mailbox, Message, MessageRef};
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: main
         // spawn_monitor combines spawn and monitor in one call.
         let (pid, reference) = otp::spawn_monitor(|| {
             println!("Short-lived process running");
@@ -41,5 +42,6 @@ fn main() {
         if let Some(Message::Down { reason, .. }) = down {
             println!("Process exited with: {reason}");
         }
+        // ANCHOR_END: main
     });
 }

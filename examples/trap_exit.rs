@@ -42,6 +42,7 @@ struct Stop;
 /// What the supervisor tells the root: it has handled an `EXIT`.
 struct Handled;
 
+// ANCHOR: supervisor
 /// `MySupervisor.start/0` and its loop.
 fn supervisor(mut mb: Mailbox<Stop>, observer: Pid<Handled>) {
     // Enable exit trapping: converts exit signals to messages.
@@ -78,6 +79,7 @@ fn supervisor(mut mb: Mailbox<Stop>, observer: Pid<Handled>) {
         }
     }
 }
+// ANCHOR_END: supervisor
 
 fn main() {
     otp::run(|mut mb: Mailbox<Handled>| {
