@@ -21,8 +21,8 @@
 //! before taking the next work item ([`Mailbox::receive_if_timeout`] with a zero timeout, then
 //! [`Mailbox::receive`]; [`Mailbox::len`] is the queue's length without a `process::info`
 //! snapshot). Now each check is answered within one work item, and the lengths show
-//! the backlog shrinking: 95, 90, 85, 80, 75 here, the tutorial's figures (they depend on
-//! timing, by a message or so).
+//! the backlog shrinking: 95, 90, 85, 80, 75 on an idle machine, the tutorial's figures (on a
+//! loaded one the sleeps overrun and the figures come out a few lower).
 //!
 //! Times are scaled down 25-fold: 4 ms per message, a check every 24 ms. Each check carries the
 //! root's pid and the consumer answers it once it has printed, so the root knows when it has
