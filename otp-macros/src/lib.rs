@@ -13,6 +13,7 @@ use proc_macro::TokenStream;
 
 mod budget;
 mod entry;
+mod errors;
 mod gen_server;
 mod receive;
 
@@ -26,6 +27,13 @@ pub fn gen_server(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn receive(input: TokenStream) -> TokenStream {
     receive::entry(input.into()).into()
+}
+
+/// The `assert_receive!` family (`otp::testing`), which wraps this with the assertion's name.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __receive_assert(input: TokenStream) -> TokenStream {
+    receive::assert(input.into()).into()
 }
 
 /// See `otp::main`.

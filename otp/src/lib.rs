@@ -75,6 +75,7 @@ pub mod registry;
 mod runtime;
 pub mod supervisor;
 pub mod task;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
