@@ -51,12 +51,14 @@ fn main() {
         println!("Starting parallel fetch...");
         let start_time = Instant::now();
 
+        // ANCHOR: fetch
         // Start all tasks concurrently, then wait for all of them.
         let tasks: Vec<_> = SOURCES
             .into_iter()
             .map(|(source, delay)| task::async_(move || fetch(source, delay)))
             .collect();
         let results = task::await_many(tasks);
+        // ANCHOR_END: fetch
 
         let total_time = start_time.elapsed().as_millis();
 

@@ -31,6 +31,7 @@ use otp::{Mailbox, Message};
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: basic
         // Task.async creates a linked, monitored process and returns a task.
         let task: Task<u32> = task::async_(|| {
             println!("Task running in {:?}", otp::self_pid());
@@ -46,7 +47,9 @@ fn main() {
         // await_ waits until the task replies (up to 5 s) and returns its result.
         let result = task.await_();
         println!("Task result: {result}");
+        // ANCHOR_END: basic
 
+        // ANCHOR: timeout
         // An await that runs out of time exits the caller (here a process of its own).
         println!();
         let (_, watch) = otp::spawn_monitor(|| {
@@ -61,5 +64,6 @@ fn main() {
             println!("A caller whose await timed out exited with:");
             println!("  {reason}");
         }
+        // ANCHOR_END: timeout
     });
 }

@@ -28,6 +28,7 @@ use otp::{process, task, Mailbox, Message};
 
 fn main() {
     otp::run(|mut mb: Mailbox<()>| {
+        // ANCHOR: start
         // task::start creates an unlinked task: we do not care about its result.
         let job = task::start(|| {
             println!("Background job starting...");
@@ -43,5 +44,6 @@ fn main() {
             unreachable!("nothing else is sent to the root")
         };
         println!("Main process done");
+        // ANCHOR_END: start
     });
 }

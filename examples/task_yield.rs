@@ -35,6 +35,7 @@ fn report(outcome: Option<Outcome<&str>>, still_running: &str) {
 
 fn main() {
     otp::run(|| {
+        // ANCHOR: yield
         // Start a task.
         let mut task = task::async_(|| {
             otp::sleep(Duration::from_millis(200));
@@ -57,5 +58,6 @@ fn main() {
         // Final await.
         let result = task.await_();
         println!("Final result: {result}");
+        // ANCHOR_END: yield
     });
 }

@@ -297,6 +297,7 @@ fn main() {
             |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
         );
 
+        // ANCHOR: stream
         // The same jobs, the OTP way: a bounded stream of tasks, results in input order.
         println!();
         println!("--- The same jobs with task::async_stream, max_concurrency 3 ---");
@@ -307,5 +308,6 @@ fn main() {
                 task::Outcome::Exit(reason) => println!("Job {job} => {{:exit, {reason}}}"),
             }
         }
+        // ANCHOR_END: stream
     });
 }
