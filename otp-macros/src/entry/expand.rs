@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The inner function keeps the user's signature, so `return`, `?` and the return type mean
-//! what they say, and `process::info`'s `initial_call` names it. `#[test]` is spelled
+//! what they say. `#[test]` is spelled
 //! `::core::prelude::v1::test`, so an `otp::test` imported into scope can't capture it.
 
 use proc_macro2::TokenStream;
