@@ -70,6 +70,7 @@ fn main() {
         let pid = otp::spawn(move |mb: Mailbox<Msg>| inspected(mb, ready));
         mb.receive();
 
+        // ANCHOR: info
         // Get process info.
         let info = process::info(&pid).expect("it is alive");
         println!("Process: {pid:?}");
@@ -96,6 +97,7 @@ fn main() {
         // List all processes.
         println!();
         println!("Total processes in system: {}", process::list().len());
+        // ANCHOR_END: info
 
         pid.send(Msg::Stop);
     });

@@ -48,6 +48,7 @@ fn counter_loop(mut mb: Mailbox<Counter>) {
     }
 }
 
+// ANCHOR: counter
 /// `Registry.start_counter/0`.
 fn start_counter() -> Pid<Counter> {
     let pid = otp::spawn(counter_loop);
@@ -74,6 +75,7 @@ mod counter_client {
         mb.receive_timeout(Duration::from_secs(1))
     }
 }
+// ANCHOR_END: counter
 
 /// The same counter as a GenServer: the state is the count.
 struct CounterServer(i64);
@@ -130,6 +132,7 @@ fn main() {
             process::whereis("counter")
         );
 
+        // ANCHOR: named
         // The idiomatic counter: a named GenServer.
         println!();
         println!("--- The same counter as a named GenServer ---");
@@ -144,6 +147,7 @@ fn main() {
         println!("Count: {}", counter.call(()).unwrap());
         counter.cast(Change::Decrement).unwrap();
         println!("Count: {}", counter.call(()).unwrap());
+        // ANCHOR_END: named
         counter
             .stop(ExitReason::Normal, Duration::from_secs(5))
             .unwrap();
