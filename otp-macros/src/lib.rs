@@ -23,7 +23,8 @@ pub fn gen_server(attr: TokenStream, item: TokenStream) -> TokenStream {
     gen_server::entry(attr.into(), item.into()).into()
 }
 
-/// See `otp::receive!`.
+// Documented on its re-export, `otp::receive`, where the examples can use `otp`.
+#[allow(missing_docs)]
 #[proc_macro]
 pub fn receive(input: TokenStream) -> TokenStream {
     receive::entry(input.into()).into()
@@ -36,19 +37,22 @@ pub fn __receive_assert(input: TokenStream) -> TokenStream {
     receive::assert(input.into()).into()
 }
 
-/// See `otp::main`.
+// Documented on its re-export, `otp::main`, where the examples can use `otp`.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry::main(attr.into(), item.into()).into()
 }
 
-/// See `otp::test`.
+// Documented on its re-export, `otp::test`, where the examples can use `otp`.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry::test(attr.into(), item.into()).into()
 }
 
-/// See `otp::budget`.
+// Documented on its re-export, `otp::budget`, where the examples can use `otp`.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn budget(attr: TokenStream, item: TokenStream) -> TokenStream {
     budget::entry(attr.into(), item.into()).into()

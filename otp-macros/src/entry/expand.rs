@@ -11,8 +11,9 @@
 //! ```
 //!
 //! The inner function keeps the user's signature, so `return`, `?` and the return type mean
-//! what they say. `#[test]` is spelled
-//! `::core::prelude::v1::test`, so an `otp::test` imported into scope can't capture it.
+//! what they say. `#[test]` is spelled `::core::prelude::v1::test`, so an `otp::test` imported
+//! into scope can't capture it, and applies under `cfg(test)` only: elsewhere (a doctest, a
+//! binary) the test is an ordinary function that runs the test when called.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -58,7 +59,8 @@ pub(crate) fn expand(model: Model) -> TokenStream {
                 }
             };
             quote! {
-                #[::core::prelude::v1::test]
+                #[cfg_attr(test, ::core::prelude::v1::test)]
+                #[cfg_attr(not(test), allow(dead_code))]
                 #(#attrs)*
                 #vis fn #name() {
                     #inner
