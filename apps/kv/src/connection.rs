@@ -1,0 +1,478 @@
+//! One client connection: a reader and a session, independent of the socket type.
+//!
+//! A connection runs as two linked processes:
+//!
+//! ```text
+//!   Task.Supervisor ──(child)── reader task ══(link)══ session (GenServer)
+//!                                   │  read() suspends      │ owns the write half
+//!                                   │                       │ parses, runs commands,
+//!           client bytes ───────────┘  call(Input)  ──────▶ │ writes replies
+//!                                                            │
+//!                     PUBLISH elsewhere ── Delivery ───────▶ │ (handle_info)
+//! ```
+//!
+//! * The **reader** is the Task.Supervisor's child: [`serve`] is its body. It reads from the
+//!   [`Transport`]'s read half and hands each chunk to the session with a *call*, waiting for
+//!   the session to have processed it. That wait is the backpressure: a client that pipelines
+//!   faster than the server answers fills its socket buffer, not the session's mailbox.
+//! * The **session** ([`Session`]) owns the write half, the parse buffer and the
+//!   subscriptions. It is a GenServer because a subscribed connection must write messages
+//!   published elsewhere while its reader is blocked in `read`: those arrive as plain messages
+//!   ([`Delivery`]) between two calls. Between batches it holds no stack.
+//!
+//! Why two processes: a process blocked in a socket read cannot also wait on its mailbox, and
+//! pub/sub needs both. With an "active" socket mode (the socket delivering its data as
+//! messages, as `gen_tcp` does), one process would do.
+//!
+//! The session processes everything that arrived: every complete request in the buffer, in
+//! order, replies appended to one output buffer, written with one `write_all` per chunk read
+//! (so a pipelined batch costs one write). After a protocol error it sends the error and closes
+//! the connection, as redis does; after `QUIT` it sends `+OK` and closes.
+//!
+//! Ending: the client closes (end of file: the reader tells the session, both exit
+//! normally); `QUIT` or a protocol error (the session answers the reader's call with
+//! [`Flow::Close`], both exit); a write fails (the session stops with `shutdown`, which
+//! takes the blocked reader down through the link); either crashes (the link takes the other
+//! down). In every case both halves of the transport are dropped, and the registry drops the
+//! session's subscriptions when it exits. Nothing leaks.
+//!
+//! # Plugging in a socket
+//!
+//! Anything that implements [`Transport`] can be served: split into a read half and a write
+//! half usable from two processes. The in-memory [`Duplex`](crate::memory::Duplex) does
+//! today; `otp::io::TcpStream` will, once its reads and writes suspend the calling process.
+
+use std::{
+    fmt,
+    io::{self, Read, Write},
+    sync::Arc,
+};
+
+use otp::{
+    gen_server::{self, CallResult, CastResult, From, GenServer, Info, Server},
+    process, ExitReason, Timeout,
+};
+
+use crate::{
+    app::Kv,
+    clock,
+    command::{self, Command, CommandQuery, DebugQuery, Spec, COMMANDS},
+    db, debug, info,
+    pubsub::{self, Published, Subscriptions},
+    resp::{self, Args, Parser, Reply},
+};
+
+/// How much the reader asks for per read.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// The most unparsed input a connection may hold (redis's `client-query-buffer-limit`, 1 GiB);
+/// beyond it the connection is closed.
+pub const QUERY_BUFFER_LIMIT: usize = 1 << 30;
+
+/// A byte stream a connection can run over: something that splits into a read half and a
+/// write half that two processes can use at once. The socket layer's `TcpStream` is meant to
+/// implement it; [`Duplex`](crate::memory::Duplex) does.
+pub trait Transport: Send + 'static {
+    /// The read half.
+    type Reader: Read + Send + 'static;
+    /// The write half.
+    type Writer: Write + Send + 'static;
+
+    /// Splits the stream.
+    ///
+    /// # Errors
+    ///
+    /// The stream could not be split (a socket that cannot be duplicated).
+    fn split(self) -> io::Result<(Self::Reader, Self::Writer)>;
+
+    /// Who is at the other end, for logs (`127.0.0.1:51234`).
+    fn peer(&self) -> String;
+}
+
+/// The body of a connection's reader task: serves one client over `transport` until it
+/// disconnects or quits. Run it as a child of the application's Task.Supervisor
+/// ([`Kv::accept`] does).
+pub fn serve<T: Transport>(kv: Kv, transport: T) {
+    let _counted = kv.stats().connected();
+    let peer = transport.peer();
+    let (mut reader, mut writer) = match transport.split() {
+        Ok(halves) => halves,
+        Err(e) => {
+            tracing::warn!(%peer, "cannot split the connection: {e}");
+            return;
+        }
+    };
+    if kv.stats().connected_clients() > kv.config().maxclients {
+        // Redis accepts, answers this, and closes.
+        kv.stats().rejected();
+        let _ = writer.write_all(b"-ERR max number of clients reached\r\n");
+        return;
+    }
+    let session = match gen_server::start_link(Session::new(kv.clone(), Box::new(writer), peer)) {
+        Ok(session) => session,
+        Err(e) => {
+            tracing::warn!("cannot start a session: {e}");
+            return;
+        }
+    };
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let input = match reader.read(&mut buf) {
+            Ok(0) => Input::Closed,
+            Ok(n) => Input::Bytes(buf[..n].to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => Input::Closed,
+        };
+        let closed = matches!(input, Input::Closed);
+        match session.call_timeout(input, Timeout::Infinity) {
+            Ok(Flow::Continue) if !closed => {}
+            // Closed, or the session is gone: either way, so is the connection.
+            _ => return,
+        }
+    }
+}
+
+/// What the reader hands the session.
+#[derive(Debug)]
+pub enum Input {
+    /// Bytes from the client.
+    Bytes(Vec<u8>),
+    /// The client closed its end (or reading failed).
+    Closed,
+}
+
+/// What the session tells the reader after an [`Input`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Read on.
+    Continue,
+    /// The connection is over (`QUIT`, a protocol error, a failed write, the client's end of
+    /// file); the session has stopped.
+    Close,
+}
+
+/// A published message for a subscribed session.
+#[derive(Debug, Clone)]
+pub struct Delivery(pub Arc<Published>);
+
+/// A connection's session: the server side of one client (see the [module docs](self)).
+pub struct Session {
+    kv: Kv,
+    writer: Box<dyn Write + Send>,
+    peer: String,
+    parser: Parser,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    subscriptions: Subscriptions,
+    closing: bool,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("peer", &self.peer)
+            .field("buffered", &self.input.len())
+            .field("subscriptions", &self.subscriptions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a command cannot run in subscribed mode, in redis's words.
+fn not_in_subscribed_context(spec: &Spec) -> Reply {
+    Reply::error(format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+         are allowed in this context",
+        spec.name
+    ))
+}
+
+impl Session {
+    /// A session for a client at `peer`, writing its replies to `writer`.
+    pub fn new(kv: Kv, writer: Box<dyn Write + Send>, peer: String) -> Session {
+        let limits = kv.config().limits;
+        Session {
+            kv,
+            writer,
+            peer,
+            parser: Parser::new(limits),
+            input: Vec::new(),
+            out: Vec::new(),
+            subscriptions: Subscriptions::default(),
+            closing: false,
+        }
+    }
+
+    /// Runs every complete request in the input buffer.
+    fn process(&mut self) {
+        let mut start = 0;
+        while !self.closing {
+            match self.parser.parse(&self.input[start..]) {
+                Ok(Some((args, used))) => {
+                    start += used;
+                    if !args.is_empty() {
+                        self.run(args);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    e.reply().encode(&mut self.out);
+                    self.closing = true;
+                }
+            }
+        }
+        self.input.drain(..start);
+        if self.input.len() > QUERY_BUFFER_LIMIT {
+            tracing::warn!(peer = %self.peer, "closing a connection over the query buffer limit");
+            self.closing = true;
+        }
+    }
+
+    /// Writes the output buffer to the client.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let result = self.writer.write_all(&self.out);
+        self.out.clear();
+        result
+    }
+
+    /// Runs one request, appending its reply to the output buffer.
+    fn run(&mut self, args: Args) {
+        self.kv.stats().command();
+        let spec = match command::lookup(&args) {
+            Ok(spec) => spec,
+            Err(e) => return e.reply().encode(&mut self.out),
+        };
+        if !self.subscriptions.is_empty() && !spec.allowed_when_subscribed() {
+            return not_in_subscribed_context(spec).encode(&mut self.out);
+        }
+        match command::parse(spec, args, clock::now()) {
+            Ok(command) => self.execute(command),
+            Err(e) => e.reply().encode(&mut self.out),
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        let out = &mut self.out;
+        match command {
+            Command::Ping(message) if !self.subscriptions.is_empty() => {
+                // In subscribed mode (RESP2) a PING answers as a message-like array.
+                resp::encode_array_header(out, 2);
+                resp::encode_bulk(out, b"pong");
+                resp::encode_bulk(out, message.as_deref().unwrap_or_default());
+            }
+            Command::Ping(None) => resp::encode_simple(out, b"PONG"),
+            Command::Ping(Some(message)) | Command::Echo(message) => {
+                resp::encode_bulk(out, &message)
+            }
+            Command::Quit => {
+                Reply::OK.encode(out);
+                self.closing = true;
+            }
+            Command::Subscribe(channels) => {
+                let me = self.me();
+                for channel in channels {
+                    let count =
+                        self.subscriptions
+                            .subscribe(self.kv.pubsub(), &me, channel.clone());
+                    pubsub::encode_confirmation(&mut self.out, "subscribe", Some(&channel), count);
+                }
+            }
+            Command::Unsubscribe(channels) => {
+                let channels = if channels.is_empty() {
+                    self.subscriptions.channels()
+                } else {
+                    channels
+                };
+                if channels.is_empty() {
+                    pubsub::encode_confirmation(out, "unsubscribe", None, 0);
+                }
+                for channel in channels {
+                    let count = self.subscriptions.unsubscribe(self.kv.pubsub(), &channel);
+                    pubsub::encode_confirmation(
+                        &mut self.out,
+                        "unsubscribe",
+                        Some(&channel),
+                        count,
+                    );
+                }
+            }
+            Command::Publish { channel, message } => {
+                let n = self.kv.pubsub().publish(&channel, &message);
+                resp::encode_integer(out, i64::try_from(n).unwrap_or(i64::MAX));
+            }
+            Command::Select => Reply::OK.encode(out),
+            Command::Hello => hello().encode(out),
+            Command::Info(sections) => {
+                resp::encode_bulk(out, info::render(&self.kv, &sections).as_bytes());
+            }
+            Command::Command(query) => command_reply(query).encode(out),
+            Command::Config(query) => self.kv.config().config_reply(&query).encode(out),
+            Command::Debug(query) => {
+                let reply = if self.kv.config().debug_command {
+                    debug_reply(&self.kv, query)
+                } else {
+                    Reply::static_error(
+                        "ERR DEBUG command not allowed. Start kv with --enable-debug-command yes \
+                         to allow it.",
+                    )
+                };
+                reply.encode(out);
+            }
+            keyspace => db::execute(&self.kv, keyspace, out),
+        }
+    }
+
+    /// This session's own handle, the value of its pub/sub registrations.
+    fn me(&self) -> Server<Session> {
+        Server::from_any_pid(&process::self_pid()).expect("a session runs in its own process")
+    }
+}
+
+impl GenServer for Session {
+    type Call = Input;
+    type Reply = Flow;
+    type Cast = std::convert::Infallible;
+    type Info = Delivery;
+    type Continue = ();
+
+    fn handle_call(&mut self, input: Input, _from: From<Flow>) -> CallResult<Flow> {
+        match input {
+            Input::Bytes(bytes) => {
+                self.input.extend_from_slice(&bytes);
+                self.process();
+            }
+            // The client is gone; every request it sent has run already.
+            Input::Closed => self.closing = true,
+        }
+        let wrote = self.flush();
+        if self.closing || wrote.is_err() {
+            CallResult::Stop(ExitReason::Normal, Some(Flow::Close))
+        } else {
+            CallResult::reply(Flow::Continue)
+        }
+    }
+
+    fn handle_info(&mut self, info: Info<Delivery>) -> CastResult {
+        if let Info::Message(Delivery(published)) = info {
+            // Sent before an UNSUBSCRIBE we have since run: drop it, as redis would never
+            // have sent it.
+            if self.subscriptions.is_subscribed(&published.channel) {
+                if let Err(e) = self.writer.write_all(&published.frame) {
+                    tracing::debug!(peer = %self.peer, "subscriber gone: {e}");
+                    // `shutdown` (not `normal`) so the link takes the reader down with us.
+                    return CastResult::Stop(ExitReason::Shutdown);
+                }
+            }
+        }
+        CastResult::noreply()
+    }
+}
+
+/// `HELLO [2]`: the server's description, as a RESP2 flat array of pairs.
+fn hello() -> Reply {
+    let pairs: Vec<(&str, Reply)> = vec![
+        ("server", Reply::bulk("kv")),
+        ("version", Reply::bulk(info::REDIS_VERSION)),
+        ("proto", Reply::Integer(2)),
+        ("mode", Reply::bulk("standalone")),
+        ("role", Reply::bulk("master")),
+        ("modules", Reply::Array(vec![])),
+    ];
+    Reply::Array(
+        pairs
+            .into_iter()
+            .flat_map(|(k, v)| [Reply::bulk(k), v])
+            .collect(),
+    )
+}
+
+/// A command's `COMMAND INFO` entry, in redis 7's ten-element form (the ACL categories, tips,
+/// key specs and subcommands empty).
+fn command_entry(spec: &Spec) -> Reply {
+    Reply::Array(vec![
+        Reply::bulk(spec.name),
+        Reply::Integer(i64::from(spec.arity)),
+        Reply::Array(spec.flags.iter().map(|f| Reply::simple(*f)).collect()),
+        Reply::Integer(i64::from(spec.first_key)),
+        Reply::Integer(i64::from(spec.last_key)),
+        Reply::Integer(i64::from(spec.step)),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+        Reply::Array(vec![]),
+    ])
+}
+
+fn command_reply(query: CommandQuery) -> Reply {
+    match query {
+        CommandQuery::All => Reply::Array(COMMANDS.iter().map(command_entry).collect()),
+        CommandQuery::Count => Reply::Integer(COMMANDS.len() as i64),
+        // No documentation: clients (redis-cli's hints) fall back to their own.
+        CommandQuery::Docs => Reply::Array(vec![]),
+        CommandQuery::Info(names) if names.is_empty() => {
+            Reply::Array(COMMANDS.iter().map(command_entry).collect())
+        }
+        CommandQuery::Info(names) => Reply::Array(
+            names
+                .iter()
+                .map(|name| {
+                    COMMANDS
+                        .iter()
+                        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+                        .map_or(Reply::Null, command_entry)
+                })
+                .collect(),
+        ),
+        CommandQuery::List => Reply::Array(COMMANDS.iter().map(|s| Reply::bulk(s.name)).collect()),
+        CommandQuery::Help => help(&[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all commands.",
+            "COUNT",
+            "    Return the total number of commands in this server.",
+            "DOCS [<command-name> ...]",
+            "    Answered with no documentation.",
+            "INFO [<command-name> ...]",
+            "    Return details about the given commands, or all of them.",
+            "LIST",
+            "    Return the names of all commands.",
+            "HELP",
+            "    Print this help.",
+        ]),
+    }
+}
+
+/// A help text as redis sends one: an array of status lines.
+pub(crate) fn help(lines: &[&'static str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::simple(*l)).collect())
+}
+
+fn debug_reply(kv: &Kv, query: DebugQuery) -> Reply {
+    match query {
+        DebugQuery::Help => help(&[
+            "DEBUG <subcommand> [<arg> ...]. Subcommands are:",
+            "KILLSHARD <n>",
+            "    Kill shard n's process (an untrappable exit signal, as a crash would) and",
+            "    answer once its supervisor has restarted it, with both pids.",
+            "SHARDOF <key>",
+            "    Return the number of the shard that holds the key.",
+            "HELP",
+            "    Print this help.",
+        ]),
+        DebugQuery::ShardOf(key) => Reply::Integer(kv.shard_of(&key) as i64),
+        DebugQuery::KillShard(n) => {
+            let Some(index) = usize::try_from(n).ok().filter(|&i| i < kv.shard_count()) else {
+                return Reply::error(format!(
+                    "ERR no shard {n}: shards are 0 to {}",
+                    kv.shard_count() - 1
+                ));
+            };
+            match debug::kill_shard(kv, index) {
+                Ok(report) => Reply::simple(report.to_string()),
+                Err(e) => Reply::error(format!("ERR {e}")),
+            }
+        }
+    }
+}

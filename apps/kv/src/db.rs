@@ -1,0 +1,233 @@
+//! The keyspace as a connection sees it: commands routed to the shards that hold their keys,
+//! multi-key commands fanned out and their answers merged, results turned into RESP replies.
+//!
+//! * A single-key command is one call to `shard_for(key)`.
+//! * `DEL`, `EXISTS`, `MGET`, `MSET` split their keys by shard, call each shard involved once
+//!   with its share (in shard order), and merge: counts are summed, `MGET` values are put
+//!   back in the order of the request.
+//! * `KEYS`, `DBSIZE`, `FLUSHALL` call every shard.
+//!
+//! The calls are made one after the other from the connection's process. No shard ever calls
+//! another process, so the fan-out cannot deadlock, and a shard's requests run one at a time
+//! in the order they reach it.
+//!
+//! # Where this differs from redis
+//!
+//! Redis runs every command atomically against the whole keyspace. Here a single-key command
+//! is atomic (its shard runs it alone), but a multi-key command is atomic only per shard: a
+//! client running `MGET a b` while another runs `MSET a 1 b 1` may see the new `a` and the old
+//! `b` if they live on different shards. `KEYS` and `DBSIZE` are likewise a sum of per-shard
+//! snapshots.
+//!
+//! A shard that is down (crashed, not yet restarted) makes the command fail with an error
+//! reply that says so; a shard that dies during the command makes it fail with an error that
+//! says its effect is unknown. A multi-key write that fails part-way may have been applied on
+//! the shards called before.
+
+use std::collections::BTreeMap;
+
+use otp::{gen_server::CallError, Timeout};
+
+use crate::{
+    app::Kv,
+    command::Command,
+    resp::Reply,
+    shard::{Request, Response},
+    store::{ExpireOutcome, IncrError, Key, Ttl},
+};
+
+/// A shard call that did not produce an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardError {
+    /// The shard.
+    pub shard: usize,
+    /// Why.
+    pub error: CallError,
+}
+
+impl ShardError {
+    /// The error reply for the client.
+    pub fn reply(&self) -> Reply {
+        let shard = self.shard;
+        Reply::error(match &self.error {
+            CallError::NoProc => {
+                format!("ERR shard {shard} is restarting; the command was not run, try again")
+            }
+            CallError::Exit(reason) => format!(
+                "ERR shard {shard} exited ({reason}) while running the command; it may or may \
+                 not have taken effect"
+            ),
+            other => format!("ERR shard {shard} did not answer: {other}"),
+        })
+    }
+}
+
+/// Calls shard `shard` with `request`, waiting as long as it takes (a shard always answers or
+/// dies; a timeout could not tell a caller whether a write happened).
+pub fn call(kv: &Kv, shard: usize, request: Request) -> Result<Response, ShardError> {
+    kv.shard(shard)
+        .call_timeout(request, Timeout::Infinity)
+        .map_err(|error| ShardError { shard, error })
+}
+
+/// Runs a keyspace command and appends its reply to `out`.
+///
+/// # Panics
+///
+/// For a command that is not about keys (`PING`, `SUBSCRIBE`, ...): the connection runs those.
+pub fn execute(kv: &Kv, command: Command, out: &mut Vec<u8>) {
+    match run(kv, command) {
+        Ok(reply) => reply.encode(out),
+        Err(e) => e.reply().encode(out),
+    }
+}
+
+/// Runs a keyspace command; its reply.
+fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
+    Ok(match command {
+        Command::Get(key) => match call(kv, kv.shard_of(&key), Request::Get(key))? {
+            Response::Value(value) => Reply::bulk_or_null(value),
+            other => unexpected(&other),
+        },
+        Command::Set {
+            key,
+            value,
+            options,
+        } => {
+            let shard = kv.shard_of(&key);
+            match call(
+                kv,
+                shard,
+                Request::Set {
+                    key,
+                    value,
+                    options,
+                },
+            )? {
+                Response::Set(outcome) if options.get => Reply::bulk_or_null(outcome.previous),
+                Response::Set(outcome) if outcome.written => Reply::OK,
+                Response::Set(_) => Reply::Null,
+                other => unexpected(&other),
+            }
+        }
+        Command::IncrBy { key, by } => {
+            match call(kv, kv.shard_of(&key), Request::IncrBy { key, by })? {
+                Response::Incr(Ok(n)) => Reply::Integer(n),
+                Response::Incr(Err(IncrError::NotInteger)) => {
+                    Reply::static_error("ERR value is not an integer or out of range")
+                }
+                Response::Incr(Err(IncrError::Overflow)) => {
+                    Reply::static_error("ERR increment or decrement would overflow")
+                }
+                other => unexpected(&other),
+            }
+        }
+        Command::Expire { key, at, when } => {
+            match call(kv, kv.shard_of(&key), Request::Expire { key, at, when })? {
+                Response::Expire(ExpireOutcome::Set | ExpireOutcome::Deleted) => Reply::Integer(1),
+                Response::Expire(_) => Reply::Integer(0),
+                other => unexpected(&other),
+            }
+        }
+        Command::Ttl { key, millis } => match call(kv, kv.shard_of(&key), Request::Ttl(key))? {
+            Response::Ttl(Ttl::Missing) => Reply::Integer(-2),
+            Response::Ttl(Ttl::Persistent) => Reply::Integer(-1),
+            Response::Ttl(Ttl::Remaining(ms)) => {
+                // Redis rounds to the nearest second.
+                let n = if millis { ms } else { (ms + 500) / 1000 };
+                Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+            other => unexpected(&other),
+        },
+        Command::Persist(key) => match call(kv, kv.shard_of(&key), Request::Persist(key))? {
+            Response::Flag(removed) => Reply::Integer(i64::from(removed)),
+            other => unexpected(&other),
+        },
+        Command::Del(keys) => Reply::Integer(sum(kv, keys, Request::Del)?),
+        Command::Exists(keys) => Reply::Integer(sum(kv, keys, Request::Exists)?),
+        Command::MGet(keys) => mget(kv, keys)?,
+        Command::MSet(pairs) => {
+            let mut by_shard: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+            for (key, value) in pairs {
+                by_shard
+                    .entry(kv.shard_of(&key))
+                    .or_default()
+                    .push((key, value));
+            }
+            for (shard, pairs) in by_shard {
+                call(kv, shard, Request::MSet(pairs))?;
+            }
+            Reply::OK
+        }
+        Command::Keys(pattern) => {
+            let mut keys = Vec::new();
+            for shard in 0..kv.shard_count() {
+                match call(kv, shard, Request::Keys(pattern.clone()))? {
+                    Response::Keys(found) => keys.extend(found.into_iter().map(Reply::Bulk)),
+                    other => return Ok(unexpected(&other)),
+                }
+            }
+            Reply::Array(keys)
+        }
+        Command::DbSize => {
+            let mut total = 0;
+            for shard in 0..kv.shard_count() {
+                if let Response::Count(n) = call(kv, shard, Request::DbSize)? {
+                    total += n;
+                }
+            }
+            Reply::Integer(i64::try_from(total).unwrap_or(i64::MAX))
+        }
+        Command::FlushAll => {
+            for shard in 0..kv.shard_count() {
+                call(kv, shard, Request::FlushAll)?;
+            }
+            Reply::OK
+        }
+        other => panic!("db::execute called with a connection command: {other:?}"),
+    })
+}
+
+/// A `Response` of the wrong kind: a bug, reported rather than crashing the connection.
+fn unexpected(response: &Response) -> Reply {
+    tracing::error!(
+        ?response,
+        "a shard answered with the wrong kind of response"
+    );
+    Reply::static_error("ERR internal error: unexpected shard response")
+}
+
+/// Splits `keys` by shard, in shard order, remembering each key's position in the request.
+fn by_shard(kv: &Kv, keys: Vec<Key>) -> BTreeMap<usize, (Vec<usize>, Vec<Key>)> {
+    let mut groups: BTreeMap<usize, (Vec<usize>, Vec<Key>)> = BTreeMap::new();
+    for (i, key) in keys.into_iter().enumerate() {
+        let group = groups.entry(kv.shard_of(&key)).or_default();
+        group.0.push(i);
+        group.1.push(key);
+    }
+    groups
+}
+
+/// `DEL` and `EXISTS`: each shard counts its share; the counts add up.
+fn sum(kv: &Kv, keys: Vec<Key>, request: fn(Vec<Key>) -> Request) -> Result<i64, ShardError> {
+    let mut total = 0u64;
+    for (shard, (_, keys)) in by_shard(kv, keys) {
+        if let Response::Count(n) = call(kv, shard, request(keys))? {
+            total += n;
+        }
+    }
+    Ok(i64::try_from(total).unwrap_or(i64::MAX))
+}
+
+/// `MGET`: each shard answers for its share; the values go back where their keys were.
+fn mget(kv: &Kv, keys: Vec<Key>) -> Result<Reply, ShardError> {
+    let mut values = vec![Reply::Null; keys.len()];
+    for (shard, (positions, keys)) in by_shard(kv, keys) {
+        if let Response::Values(found) = call(kv, shard, Request::MGet(keys))? {
+            for (position, value) in positions.into_iter().zip(found) {
+                values[position] = Reply::bulk_or_null(value);
+            }
+        }
+    }
+    Ok(Reply::Array(values))
+}

@@ -1,0 +1,51 @@
+//! The `kv` server: reads its settings, then runs the application until SIGINT or SIGTERM.
+//!
+//! Until otp's socket layer lands, the application's acceptor cannot start (see
+//! `kv::acceptor`): the server builds its tree, replays its files, then stops and explains,
+//! with exit status 69 (`EX_UNAVAILABLE`).
+
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use kv::{
+    app::{self, KvApp},
+    config::{self, Action},
+};
+
+fn main() -> ExitCode {
+    // `otp::application::run` loads KV_CONFIG too, but only once it starts; the flags are
+    // resolved before that, against the same file.
+    if let Some(path) = std::env::var_os("KV_CONFIG") {
+        if let Err(e) = otp::application::load_config_file(path) {
+            eprintln!("kv: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let config = match config::parse_args(std::env::args().skip(1)) {
+        Ok(Action::Run(config)) => config,
+        Ok(Action::Help) => {
+            print!("{}", config::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("kv: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let builder = otp::Builder::new().schedulers(config.schedulers);
+    match otp::application::run_with(builder, KvApp::new(config)) {
+        Ok(stopped) => {
+            eprintln!("kv: {stopped}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kv: {}", app::explain(&e));
+            if kv::acceptor::AVAILABLE {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::from(69)
+            }
+        }
+    }
+}

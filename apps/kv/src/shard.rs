@@ -1,0 +1,530 @@
+//! A shard: a GenServer that owns one [`Store`] (and its append-only file), so that every
+//! operation on its keys runs one at a time, in its process, without locks.
+//!
+//! Keys are spread over the shards by a fixed hash ([`shard_for`]: FNV-1a, so a key lands on
+//! the same shard in every run, which the per-shard files rely on). A connection process sends
+//! each single-key command to its key's shard as a [`Request`] and waits for the
+//! [`Response`]; multi-key commands are split by shard and fanned out by the connection (see
+//! `db`), so a shard never waits for another process and cannot deadlock.
+//!
+//! # Lifecycle
+//!
+//! * `init` replays the shard's file (if persistence is on) into a fresh store, removes the
+//!   keys whose deadlines passed while it was down, and starts a ticker. Until `init` returns,
+//!   the supervisor has not finished starting it, and requests wait in its mailbox, so no
+//!   request ever sees a half-replayed store.
+//! * Every request: apply it to the store, append the records of what changed, commit them
+//!   (write, and sync under `always`), reply. An I/O error panics the shard (see `aof`): the
+//!   restart replays the file and the caller gets an error, never a false acknowledgement.
+//! * Every [`TICK`]: the active expiry sweep, and the once-a-second sync under `everysec`.
+//! * The shard traps exits, so a supervisor's `shutdown` runs `terminate`, which syncs the
+//!   file. A `kill` is untrappable: whatever was acknowledged was written before its reply,
+//!   and the restart finds it in the file.
+//!
+//! A shard is registered in the application's name registry under
+//! [`Role::Shard(n)`](crate::app::Role), so after a restart the same name reaches the new
+//! process; [`ShardStats`] counts its starts across restarts.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering::Relaxed},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use otp::{
+    gen_server::{CallResult, CastResult, From, GenServer, Info, InitResult, Server},
+    process, ExitReason,
+};
+
+use crate::{
+    aof::{self, Aof, FsyncPolicy, Replay},
+    clock::{self, Millis},
+    command::{self, Command},
+    glob::Pattern,
+    store::{ExpireIf, ExpireOutcome, IncrError, Key, SetOptions, SetOutcome, Store, Ttl, Value},
+};
+
+/// How often a shard runs its periodic duties (redis's `hz 10`).
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// The most keys one tick's sweep removes, so a tick stays short when many keys expire at once.
+pub const SWEEP_LIMIT: usize = 10_000;
+
+/// The shard that holds `key` among `shards`: FNV-1a of the key, modulo the count. Stable
+/// across runs, platforms and Rust versions.
+///
+/// ```
+/// use kv::shard::shard_for;
+///
+/// assert_eq!(shard_for(b"", 16), (0xcbf2_9ce4_8422_2325u64 % 16) as usize);
+/// assert!(shard_for(b"user:1", 4) < 4);
+/// assert_eq!(shard_for(b"user:1", 4), shard_for(b"user:1", 4));
+/// ```
+pub fn shard_for(key: &[u8], shards: usize) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash % shards as u64) as usize
+}
+
+/// Counters a shard keeps across its restarts (shared with the application, for `INFO`).
+#[derive(Debug, Default)]
+pub struct ShardStats {
+    starts: AtomicU64,
+}
+
+impl ShardStats {
+    /// How many times the shard has started.
+    pub fn starts(&self) -> u64 {
+        self.starts.load(Relaxed)
+    }
+
+    /// How many times it was restarted (starts after the first).
+    pub fn restarts(&self) -> u64 {
+        self.starts().saturating_sub(1)
+    }
+}
+
+/// Where a shard persists: its file and the fsync policy.
+#[derive(Debug, Clone)]
+pub struct Persistence {
+    /// The shard's append-only file.
+    pub path: PathBuf,
+    /// When to sync it.
+    pub fsync: FsyncPolicy,
+}
+
+/// What a shard is asked: one operation on its own keys.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// `GET`.
+    Get(Key),
+    /// `SET`.
+    Set {
+        /// The key.
+        key: Key,
+        /// The value.
+        value: Value,
+        /// The options.
+        options: SetOptions,
+    },
+    /// `DEL` of this shard's share of the keys.
+    Del(Vec<Key>),
+    /// `EXISTS` of this shard's share of the keys.
+    Exists(Vec<Key>),
+    /// `INCRBY` and friends.
+    IncrBy {
+        /// The key.
+        key: Key,
+        /// What to add.
+        by: i64,
+    },
+    /// `MGET` of this shard's share of the keys.
+    MGet(Vec<Key>),
+    /// `MSET` of this shard's share of the pairs.
+    MSet(Vec<(Key, Value)>),
+    /// The `EXPIRE` family.
+    Expire {
+        /// The key.
+        key: Key,
+        /// The absolute deadline.
+        at: Millis,
+        /// The conditions.
+        when: ExpireIf,
+    },
+    /// `TTL`/`PTTL`.
+    Ttl(Key),
+    /// `PERSIST`.
+    Persist(Key),
+    /// `KEYS`.
+    Keys(Pattern),
+    /// `DBSIZE`.
+    DbSize,
+    /// `FLUSHALL`.
+    FlushAll,
+    /// Figures for `INFO`.
+    Stats,
+}
+
+/// A shard's answer, one variant per kind of request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// `GET`: the value.
+    Value(Option<Value>),
+    /// `SET`: what it did.
+    Set(SetOutcome),
+    /// `DEL`, `EXISTS`, `DBSIZE`: a count.
+    Count(u64),
+    /// `INCRBY`: the new value.
+    Incr(Result<i64, IncrError>),
+    /// `MGET`: the values.
+    Values(Vec<Option<Value>>),
+    /// `MSET`, `FLUSHALL`: done.
+    Done,
+    /// `EXPIRE`: what it did.
+    Expire(ExpireOutcome),
+    /// `TTL`: the time to live.
+    Ttl(Ttl),
+    /// `PERSIST`: whether a deadline was removed.
+    Flag(bool),
+    /// `KEYS`: the matching keys.
+    Keys(Vec<Key>),
+    /// `Stats`.
+    Stats(ShardInfo),
+}
+
+/// A shard's figures, for `INFO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShardInfo {
+    /// Keys held (expired ones not yet reclaimed included).
+    pub keys: usize,
+    /// Keys with a deadline.
+    pub expires: usize,
+    /// The append-only file's size, if persistence is on.
+    pub aof_bytes: Option<u64>,
+    /// Records the last start replayed.
+    pub replayed: u64,
+}
+
+/// What the ticker sends.
+#[derive(Debug)]
+pub enum Tick {
+    /// Run the periodic duties.
+    Now,
+}
+
+/// The shard server's state.
+#[derive(Debug)]
+pub struct Shard {
+    index: usize,
+    store: Store,
+    persistence: Option<Persistence>,
+    aof: Option<Aof>,
+    stats: Arc<ShardStats>,
+    replayed: u64,
+}
+
+impl Shard {
+    /// Shard `index`, persisting as `persistence` says, counting its starts in `stats`.
+    pub fn new(index: usize, persistence: Option<Persistence>, stats: Arc<ShardStats>) -> Shard {
+        Shard {
+            index,
+            store: Store::new(),
+            persistence,
+            aof: None,
+            stats,
+            replayed: 0,
+        }
+    }
+
+    /// Replays the file into the store; returns the file, open for appending.
+    fn replay(&mut self, persistence: &Persistence) -> Result<Aof, aof::AofError> {
+        let mut replay = Replay::open(&persistence.path)?;
+        while let Some(record) = replay.next_record()? {
+            // At time zero nothing has expired: records apply as they did when written.
+            let command = command::parse_request(record, Millis::ZERO)
+                .map_err(|e| replay.reject(e.to_string()))?;
+            let Some(request) = record_request(command) else {
+                return Err(replay.reject("not a record kv writes".to_owned()));
+            };
+            // No file is open yet, so nothing is logged.
+            self.apply(request, Millis::ZERO);
+        }
+        let (aof, report) = replay.finish(persistence.fsync)?;
+        if report.truncated > 0 {
+            tracing::warn!(
+                shard = self.index,
+                bytes = report.truncated,
+                "cut off an incomplete last record of {} (a write interrupted by a crash, \
+                 never acknowledged)",
+                persistence.path.display()
+            );
+        }
+        self.replayed = report.records;
+        Ok(aof)
+    }
+
+    /// Applies `request` at `now`, appending the records of what changed (if a file is
+    /// open).
+    fn apply(&mut self, request: Request, now: Millis) -> Response {
+        let store = &mut self.store;
+        let response = match request {
+            Request::Get(key) => Response::Value(store.get(&key, now).map(<[u8]>::to_vec)),
+            Request::Set {
+                key,
+                value,
+                options,
+            } => {
+                let outcome = store.set(key.clone(), value, options, now);
+                if outcome.written {
+                    self.log_value(&key);
+                }
+                Response::Set(outcome)
+            }
+            Request::Del(keys) => {
+                let n = store.del(&keys, now);
+                if n > 0 {
+                    self.log("DEL", keys.iter().map(Vec::as_slice));
+                }
+                Response::Count(n)
+            }
+            Request::Exists(keys) => Response::Count(store.exists(&keys, now)),
+            Request::IncrBy { key, by } => {
+                let result = store.incr_by(&key, by, now);
+                if result.is_ok() {
+                    self.log_value(&key);
+                }
+                Response::Incr(result)
+            }
+            Request::MGet(keys) => Response::Values(store.mget(&keys, now)),
+            Request::MSet(pairs) => {
+                if let Some(aof) = &mut self.aof {
+                    let mut record: Vec<&[u8]> = vec![b"MSET"];
+                    for (k, v) in &pairs {
+                        record.push(k);
+                        record.push(v);
+                    }
+                    aof.append(&record);
+                }
+                self.store.mset(pairs);
+                Response::Done
+            }
+            Request::Expire { key, at, when } => {
+                let outcome = store.expire(&key, at, when, now);
+                match outcome {
+                    ExpireOutcome::Set => {
+                        let at = at.0.to_string();
+                        self.log("PEXPIREAT", [&key[..], at.as_bytes()].into_iter());
+                    }
+                    ExpireOutcome::Deleted => self.log("DEL", std::iter::once(&key[..])),
+                    ExpireOutcome::NoKey | ExpireOutcome::Unchanged => {}
+                }
+                Response::Expire(outcome)
+            }
+            Request::Ttl(key) => Response::Ttl(store.ttl(&key, now)),
+            Request::Persist(key) => {
+                let removed = store.persist(&key, now);
+                if removed {
+                    self.log("PERSIST", std::iter::once(&key[..]));
+                }
+                Response::Flag(removed)
+            }
+            Request::Keys(pattern) => Response::Keys(store.keys(&pattern, now)),
+            Request::DbSize => Response::Count(store.len() as u64),
+            Request::FlushAll => {
+                store.flush();
+                self.log("FLUSHALL", std::iter::empty());
+                Response::Done
+            }
+            Request::Stats => Response::Stats(ShardInfo {
+                keys: store.len(),
+                expires: store.expiring(),
+                aof_bytes: self.aof.as_ref().map(Aof::size),
+                replayed: self.replayed,
+            }),
+        };
+        self.log_expired();
+        response
+    }
+
+    /// Appends a record `name args...` that acknowledges a write.
+    fn log<'a>(&mut self, name: &'a str, args: impl Iterator<Item = &'a [u8]>) {
+        if let Some(aof) = &mut self.aof {
+            let mut record: Vec<&[u8]> = vec![name.as_bytes()];
+            record.extend(args);
+            aof.append(&record);
+        }
+    }
+
+    /// Appends `SET key value [PXAT t]`: the key's whole state after a change.
+    fn log_value(&mut self, key: &[u8]) {
+        let Some(aof) = &mut self.aof else { return };
+        let deadline = self.store.deadline_of(key);
+        // At time zero nothing has expired, so this never expires the key as a side effect.
+        let Some(value) = self.store.get(key, Millis::ZERO) else {
+            return;
+        };
+        match deadline {
+            Some(t) => {
+                let t = t.0.to_string();
+                aof.append(&[b"SET", key, value, b"PXAT", t.as_bytes()]);
+            }
+            None => aof.append(&[b"SET", key, value]),
+        }
+    }
+
+    /// Appends a `DEL` for each key that expired since the last call.
+    fn log_expired(&mut self) {
+        let expired = self.store.take_expired();
+        if let Some(aof) = &mut self.aof {
+            for key in expired {
+                aof.append_unsynced(&[&b"DEL"[..], &key]);
+            }
+        }
+    }
+
+    /// Writes (and under `always` syncs) what was appended. A failure crashes the shard on
+    /// purpose: see the module docs.
+    fn commit(&mut self) {
+        if let Some(aof) = &mut self.aof {
+            if let Err(e) = aof.commit() {
+                panic!(
+                    "shard {}: cannot write {}: {e}",
+                    self.index,
+                    aof.path().display()
+                );
+            }
+        }
+    }
+
+    /// Starts the process that sends this shard a [`Tick`] every [`TICK`], linked to it.
+    fn start_ticker(&self) {
+        let me = process::self_pid();
+        let Some(shard) = Server::<Shard>::from_any_pid(&me) else {
+            unreachable!("a shard's init runs in the shard's process");
+        };
+        otp::spawn_link(move || {
+            while process::alive(&me) {
+                otp::sleep(TICK);
+                if shard.send(Tick::Now).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// The request a replayed record stands for; `None` for a command kv never writes to a file.
+fn record_request(command: Command) -> Option<Request> {
+    Some(match command {
+        Command::Set {
+            key,
+            value,
+            options,
+        } => Request::Set {
+            key,
+            value,
+            options,
+        },
+        Command::Del(keys) => Request::Del(keys),
+        Command::MSet(pairs) => Request::MSet(pairs),
+        Command::Expire { key, at, when } => Request::Expire { key, at, when },
+        Command::Persist(key) => Request::Persist(key),
+        Command::FlushAll => Request::FlushAll,
+        _ => return None,
+    })
+}
+
+impl GenServer for Shard {
+    type Call = Request;
+    type Reply = Response;
+    type Cast = std::convert::Infallible;
+    type Info = Tick;
+    type Continue = ();
+
+    fn init(&mut self) -> InitResult {
+        self.stats.starts.fetch_add(1, Relaxed);
+        process::trap_exit(true);
+        if let Some(persistence) = self.persistence.clone() {
+            match self.replay(&persistence) {
+                Ok(aof) => self.aof = Some(aof),
+                Err(e) => {
+                    tracing::error!(shard = self.index, "cannot load the append-only file: {e}");
+                    return InitResult::Stop(ExitReason::custom(e.to_string()));
+                }
+            }
+            // Keys whose deadlines passed while the shard was down. No record is needed: a
+            // later replay removes them the same way.
+            self.store.sweep(clock::now(), usize::MAX);
+            self.store.take_expired();
+        }
+        self.start_ticker();
+        InitResult::ok()
+    }
+
+    fn handle_call(&mut self, request: Request, _from: From<Response>) -> CallResult<Response> {
+        let response = self.apply(request, clock::now());
+        self.commit();
+        CallResult::reply(response)
+    }
+
+    fn handle_info(&mut self, info: Info<Tick>) -> CastResult {
+        match info {
+            Info::Message(Tick::Now) => {
+                self.store.sweep(clock::now(), SWEEP_LIMIT);
+                self.log_expired();
+                self.commit();
+                if let Some(aof) = &mut self.aof {
+                    if let Err(e) = aof.tick(Instant::now()) {
+                        panic!(
+                            "shard {}: cannot sync {}: {e}",
+                            self.index,
+                            aof.path().display()
+                        );
+                    }
+                }
+            }
+            Info::Exit { from, reason } => {
+                // Only the ticker is linked to us besides the supervisor (whose exit
+                // signals the server handles itself). A ticker that died is replaced.
+                tracing::warn!(shard = self.index, %from, %reason, "ticker exited; restarting it");
+                self.start_ticker();
+            }
+            _ => {}
+        }
+        CastResult::noreply()
+    }
+
+    fn terminate(&mut self, _reason: &ExitReason) {
+        if let Some(aof) = &mut self.aof {
+            if let Err(e) = aof.commit().and_then(|()| aof.sync()) {
+                tracing::error!(
+                    shard = self.index,
+                    "final sync of {} failed: {e}",
+                    aof.path().display()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        // FNV-1a 64-bit test vectors (from the reference implementation's test suite).
+        let fnv = |s: &[u8]| {
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for &b in s {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            hash
+        };
+        assert_eq!(fnv(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv(b"foobar"), 0x8594_4171_f739_67e8);
+        assert_eq!(
+            shard_for(b"foobar", 1 << 20),
+            (0x8594_4171_f739_67e8u64 % (1 << 20)) as usize
+        );
+    }
+
+    #[test]
+    fn keys_spread_over_every_shard() {
+        let mut counts = [0usize; 8];
+        for i in 0..8000 {
+            counts[shard_for(format!("key:{i}").as_bytes(), 8)] += 1;
+        }
+        for c in counts {
+            assert!((800..1200).contains(&c), "{counts:?}");
+        }
+    }
+}
