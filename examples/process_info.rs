@@ -9,7 +9,7 @@
 //! IO.puts("Current function: #{inspect(info[:current_function])}")
 //! ```
 //!
-//! [`process::info`] returns a [`ProcessInfo`](otp::process::ProcessInfo) snapshot, or `None`
+//! [`process::info`] returns a [`ProcessInfo`] snapshot, or `None`
 //! for a dead process (the BEAM's `nil`). Where the real BEAM differs from the tutorial, and
 //! where we differ from both:
 //!

@@ -9,7 +9,7 @@
 //! end
 //! ```
 //!
-//! [`Task::yield_`] returns `None` for `nil`, `Some(Outcome::Ok(v))` for `{:ok, v}`, and
+//! [`Task::yield_`](otp::task::Task::yield_) returns `None` for `nil`, `Some(Outcome::Ok(v))` for `{:ok, v}`, and
 //! `Some(Outcome::Exit(reason))` for `{:exit, reason}`.
 //!
 //! Where the tutorial differs from the real BEAM: it shows `Final result: :completed`, but
