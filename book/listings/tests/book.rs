@@ -9,8 +9,9 @@
 //!    `ANCHOR_END: anchor` line with code between them (line ranges are refused: they drift
 //!    silently when the file changes);
 //! 2. an included `.rs` file is one CI compiles and runs: an example (`examples/*.rs`, run by
-//!    the examples step), a listing (`book/listings/tests/*.rs`, run by `cargo test`), or an
-//!    application's code (`apps/*/{src,tests,examples}/`);
+//!    the examples step), a listing (`book/listings/tests/*.rs`, run by `cargo test`), an
+//!    application's code (`apps/*/{src,tests,examples}/`), or a compile-fail case
+//!    (`otp/tests/ui/`, compiled by the trybuild suite, which checks its errors);
 //! 3. a ```` ```rust ```` block holds nothing but includes: no Rust is written in a page;
 //! 4. every code block names its language (`text`, `sh`, `elixir`, ...), so Rust cannot hide in
 //!    an unlabelled block;
@@ -161,6 +162,8 @@ fn is_compiled_and_run(path: &Path) -> bool {
         ["apps", _app, dir, .., file] => {
             matches!(*dir, "src" | "tests" | "examples") && file.ends_with(".rs")
         }
+        // Compile-fail cases: the trybuild suite compiles each and compares its errors.
+        ["otp", "tests", "ui", .., file] => file.ends_with(".rs"),
         _ => false,
     }
 }
@@ -193,7 +196,7 @@ fn check_page(root: &Path, page: &Path, text: &str) -> Vec<String> {
         };
         if target.extension().is_some_and(|e| e == "rs") && !is_compiled_and_run(&target) {
             errors.push(format!(
-                "{}: `{}` is not run by CI (use examples/, book/listings/tests/ or apps/*/src/)",
+                "{}: `{}` is not run by CI (use examples/, book/listings/tests/, apps/*/src/ or otp/tests/ui/)",
                 at(inc.line),
                 target.display()
             ));
