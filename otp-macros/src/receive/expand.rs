@@ -58,13 +58,15 @@ struct Names {
 }
 
 impl Names {
-    fn new() -> Names {
+    /// `mailbox` is where the mailbox expression is: errors about the message type (a typed
+    /// clause on a mailbox that is not a `Mailbox<Term>`) point there.
+    fn new(mailbox: Span) -> Names {
         let name = |s: &str| Ident::new(s, Span::mixed_site());
         Names {
             which: name("__otp_which"),
             found: name("__otp_found"),
             msg: name("__otp_message"),
-            user: name("__otp_user"),
+            user: Ident::new("__otp_user", mailbox.resolved_at(Span::mixed_site())),
             value: name("__otp_value"),
             from: name("__otp_from"),
             reason: name("__otp_reason"),
@@ -116,9 +118,10 @@ pub(crate) fn receive(model: Model) -> TokenStream {
         clauses,
         after,
     } = model;
+    let mailbox_span = mailbox.span();
     let core = Core {
         mailbox: mailbox.to_token_stream(),
-        mailbox_span: mailbox.span(),
+        mailbox_span,
         clauses: clauses
             .iter()
             .map(|c| CoreClause {
@@ -137,11 +140,11 @@ pub(crate) fn receive(model: Model) -> TokenStream {
             )
         }),
     };
-    core.expand(&Names::new())
+    core.expand(&Names::new(mailbox_span))
 }
 
 pub(crate) fn assertion(model: AssertModel) -> TokenStream {
-    let n = Names::new();
+    let n = Names::new(model.mailbox.span());
     let name = model.kind.name();
     let Names {
         mailbox: mb,
@@ -409,7 +412,7 @@ fn nest(levels: &[(TokenStream, &Pat)], accept: TokenStream) -> TokenStream {
 
 /// The take's match arm for clause `i`.
 fn take(i: usize, c: &CoreClause<'_>, n: &Names) -> TokenStream {
-    let Names { value, taken, .. } = n;
+    let Names { user, taken, .. } = n;
     let some = quote!(::core::option::Option::Some);
     let (body, strip) = match &c.take {
         Take::Whole(tokens) => {
@@ -443,7 +446,7 @@ fn take(i: usize, c: &CoreClause<'_>, n: &Names) -> TokenStream {
             let downcast =
                 quote_spanned!(ty.span()=> ::otp::__private::receive::Dynamic::__take::<#ty>);
             quote! {
-                (#i, #some(::otp::Message::User(#value))) => match #downcast(#value) {
+                (#i, #some(::otp::Message::User(#user))) => match #downcast(#user) {
                     #allow
                     #p => #body,
                     #[allow(unreachable_patterns)]
