@@ -62,6 +62,7 @@ fn start_simple_supervisor(
     })
 }
 
+// ANCHOR: loop
 /// `SimpleSupervisor.supervisor_loop/5`, as a loop.
 fn supervisor_loop(
     mut mb: Mailbox<Stop>,
@@ -108,6 +109,7 @@ fn supervisor_loop(
         }
     }
 }
+// ANCHOR_END: loop
 
 /// What a flaky worker reports to the root: its run number and the step it is at.
 #[derive(Debug, PartialEq)]
@@ -180,6 +182,7 @@ fn main() {
     });
 }
 
+// ANCHOR: real
 /// The same two stories with `otp::supervisor`.
 fn real_supervisor(mb: &mut Mailbox<Progress>) {
     println!();
@@ -236,6 +239,7 @@ fn real_supervisor(mb: &mut Mailbox<Progress>) {
         println!("The supervisor gave up and exited with {reason}; its parent got the EXIT");
     }
 }
+// ANCHOR_END: real
 
 /// Waits for the `DOWN` of `watch` and returns its reason.
 fn wait_down(mb: &mut Mailbox<Progress>, watch: otp::Ref) -> ExitReason {
