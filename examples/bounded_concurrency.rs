@@ -36,6 +36,7 @@ use std::{
 use otp::task::{self, OnTimeout, Outcome};
 use otp::{ExitReason, Mailbox, Message};
 
+// ANCHOR: process
 /// `process_large_list/3`: at most `max_concurrency` at a time, 30 s per item.
 fn process_large_list<T, R>(
     items: impl IntoIterator<Item = T>,
@@ -48,6 +49,7 @@ where
 {
     process_with_timeout(items, processor, max_concurrency, Duration::from_secs(30))
 }
+// ANCHOR_END: process
 
 /// The same, with the timeout as a parameter (for the timeout demonstration).
 fn process_with_timeout<T, R>(

@@ -91,6 +91,7 @@ impl fmt::Debug for Refused {
 /// A call to the protected service, run inside the breaker.
 type ApiCall = Box<dyn FnOnce() -> Result<String, RuntimeError> + Send>;
 
+// ANCHOR: breaker
 /// The breaker's state (the tutorial's struct) and its rules.
 struct Breaker {
     name: &'static str,
@@ -152,6 +153,7 @@ impl Breaker {
         self.last_failure.is_none_or(|t| t.elapsed() > self.timeout)
     }
 }
+// ANCHOR_END: breaker
 
 /// What the hand-rolled breaker process is sent.
 enum Msg {
@@ -295,6 +297,7 @@ fn drive(api: &mut impl Api) {
     }
 }
 
+// ANCHOR: genserver
 /// The same breaker as a GenServer.
 struct BreakerServer(Breaker);
 
@@ -322,6 +325,7 @@ impl GenServer for BreakerServer {
         })
     }
 }
+// ANCHOR_END: genserver
 
 impl Api for Server<BreakerServer> {
     fn call(&mut self, fun: ApiCall) -> Result<String, Refused> {

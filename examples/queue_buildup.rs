@@ -42,6 +42,7 @@ enum Msg {
 
 const WORK: Duration = Duration::from_millis(4);
 
+// ANCHOR: slow
 /// `QueueDemo.slow_loop/0`: one receive, clauses in order; the oldest message wins.
 fn slow_loop(mut mb: Mailbox<Msg>) {
     loop {
@@ -56,7 +57,9 @@ fn slow_loop(mut mb: Mailbox<Msg>) {
         }
     }
 }
+// ANCHOR_END: slow
 
+// ANCHOR: prioritised
 /// What the tutorial meant: a check, if one is waiting, before the next work item.
 fn prioritised_loop(mut mb: Mailbox<Msg>) {
     loop {
@@ -70,6 +73,7 @@ fn prioritised_loop(mut mb: Mailbox<Msg>) {
         }
     }
 }
+// ANCHOR_END: prioritised
 
 /// Floods `consumer`, then checks its queue five times, and waits for the five answers.
 fn flood_and_check(mb: &mut Mailbox<()>, consumer: &Pid<Msg>) {

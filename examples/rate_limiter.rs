@@ -52,6 +52,7 @@ struct Bucket {
     refill_interval: Duration,
 }
 
+// ANCHOR: limiter
 /// `RateLimiter.start_link/1`.
 fn start_link(max_tokens: u32, refill_rate: u32, refill_interval: Duration) -> Pid<Limiter> {
     otp::spawn_link(move |mut mb: Mailbox<Limiter>| {
@@ -82,6 +83,7 @@ fn start_link(max_tokens: u32, refill_rate: u32, refill_interval: Duration) -> P
         }
     })
 }
+// ANCHOR_END: limiter
 
 /// What a check gives: `:ok`, `{:error, :rate_limited}` or `{:error, :timeout}`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -183,6 +185,7 @@ fn demo(mb: &mut Mailbox<Reply>) {
     limiter.send(Limiter::Stop);
 }
 
+// ANCHOR: genserver
 /// The same bucket as a GenServer: refilled from the clock when asked.
 struct TokenBucket {
     tokens: u32,
@@ -244,6 +247,7 @@ impl GenServer for TokenBucket {
         CallResult::reply(reply)
     }
 }
+// ANCHOR_END: genserver
 
 fn genserver_demo() {
     let limiter = gen_server::start_link(TokenBucket::new(5, 2, Duration::from_millis(100)))

@@ -43,6 +43,7 @@ enum Msg {
     Data(u32),
 }
 
+// ANCHOR: bad_good
 /// Fills the own mailbox with `n` messages that will not match, then looks for one that does.
 fn bad(mut mb: Mailbox<Msg>, n: u32) -> Duration {
     let me = mb.pid();
@@ -71,6 +72,7 @@ fn good(mut mb: Mailbox<Msg>, n: u32) -> Duration {
     assert_eq!(value, Some(1));
     elapsed
 }
+// ANCHOR_END: bad_good
 
 /// Runs `f` in a process of its own and waits for it to finish.
 fn in_process(mb: &mut Mailbox<()>, f: impl FnOnce(Mailbox<Msg>) + Send + 'static) {

@@ -41,6 +41,7 @@ fn db_query(table: &'static str, id: u32) -> Row {
     Row { id, table }
 }
 
+// ANCHOR: bad_good
 /// BAD: every call synchronous, which defeats the purpose of concurrency.
 mod bad_example {
     use super::*;
@@ -63,6 +64,7 @@ mod good_example {
         task::await_many(tasks) // all queries run concurrently
     }
 }
+// ANCHOR_END: bad_good
 
 /// `:timer.tc/1`: the result and how long it took.
 fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
