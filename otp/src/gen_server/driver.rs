@@ -338,15 +338,19 @@ fn report(server: &str, last: &str, reason: &ExitReason) {
     }
     let pid = crate::self_pid();
     match reason {
-        ExitReason::Panic(p) => tracing::error!(
-            pid = %pid,
-            "GenServer {pid:?} terminating\n** (panic) {}\n    {}\nLast message: {last}\nServer: {server}",
-            p.message(),
-            p.location().unwrap_or("(unknown location)"),
+        ExitReason::Panic(p) => crate::logger::error(
+            &pid,
+            format_args!(
+                "GenServer {pid:?} terminating\n** (panic) {}\n    {}\nLast message: {last}\nServer: {server}",
+                p.message(),
+                p.location().unwrap_or("(unknown location)"),
+            ),
         ),
-        other => tracing::error!(
-            pid = %pid,
-            "GenServer {pid:?} terminating\n** (stop) {other}\nLast message: {last}\nServer: {server}"
+        other => crate::logger::error(
+            &pid,
+            format_args!(
+                "GenServer {pid:?} terminating\n** (stop) {other}\nLast message: {last}\nServer: {server}"
+            ),
         ),
     }
     dying::mark_reported();

@@ -740,17 +740,22 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
     }
 }
 
-/// Elixir's crash report, once, through `tracing`.
+/// Elixir's crash report, once (see [`crate::logger`]).
 fn log_crash(p: &ProcRef, reason: &ExitReason) {
     let pid = AnyPid::from_core(p.clone());
     match reason {
-        ExitReason::Panic(panic) => tracing::error!(
-            pid = %pid,
-            "Process {pid:?} raised an exception\n** (panic) {}\n    {}",
-            panic.message(),
-            panic.location().unwrap_or("(unknown location)")
+        ExitReason::Panic(panic) => crate::logger::error(
+            &pid,
+            format_args!(
+                "Process {pid:?} raised an exception\n** (panic) {}\n    {}",
+                panic.message(),
+                panic.location().unwrap_or("(unknown location)")
+            ),
         ),
-        other => tracing::error!(pid = %pid, "Process {pid:?} terminating\n** (exit) {other}"),
+        other => crate::logger::error(
+            &pid,
+            format_args!("Process {pid:?} terminating\n** (exit) {other}"),
+        ),
     }
 }
 
