@@ -71,6 +71,7 @@ pub mod agent;
 pub mod application;
 pub mod dynamic_supervisor;
 pub mod gen_server;
+pub mod logger;
 mod loom;
 pub mod mailbox;
 pub mod pg;
