@@ -16,8 +16,8 @@
 //! binary) the test is an ordinary function that runs the test when called.
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::ItemFn;
+use quote::{format_ident, quote, quote_spanned};
+use syn::{spanned::Spanned, ItemFn};
 
 use super::validate::{Flavor, Limit, Model};
 
@@ -42,14 +42,22 @@ pub(crate) fn expand(model: Model) -> TokenStream {
         #unsafety fn #name(#inputs) #output #block
     };
     let builder = quote!(::otp::Builder::new() #(#builder)*);
+    // An unsuitable return type is reported at the return type.
+    let returns = match output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => proc_macro2::Span::call_site(),
+    };
     match flavor {
-        Flavor::Main => quote! {
-            #(#attrs)*
-            #vis fn #name() -> ::std::process::ExitCode {
-                #inner
-                ::otp::__private::entry::run_main(#builder, #name)
+        Flavor::Main => {
+            let run = quote_spanned!(returns=> ::otp::__private::entry::run_main(#builder, #name));
+            quote! {
+                #(#attrs)*
+                #vis fn #name() -> ::std::process::ExitCode {
+                    #inner
+                    #run
+                }
             }
-        },
+        }
         Flavor::Test => {
             let limit = match limit {
                 Limit::Default => None,
@@ -58,41 +66,52 @@ pub(crate) fn expand(model: Model) -> TokenStream {
                     Some(quote!(.timeout(::core::time::Duration::from_millis(#ms))))
                 }
             };
+            let options = quote! {
+                ::otp::testing::TestOptions::new()
+                    .name(::core::concat!(
+                        ::core::module_path!(),
+                        "::",
+                        ::core::stringify!(#name)
+                    ))
+                    .builder(#builder)
+                    #limit
+            };
+            let run = quote_spanned!(returns=> ::otp::testing::run_test(#options, #name));
             quote! {
                 #[cfg_attr(test, ::core::prelude::v1::test)]
                 #[cfg_attr(not(test), allow(dead_code))]
                 #(#attrs)*
                 #vis fn #name() {
                     #inner
-                    ::otp::testing::run_test(
-                        ::otp::testing::TestOptions::new()
-                            .name(::core::concat!(
-                                ::core::module_path!(),
-                                "::",
-                                ::core::stringify!(#name)
-                            ))
-                            .builder(#builder)
-                            #limit,
-                        #name,
-                    )
+                    #run
                 }
             }
         }
     }
 }
 
-/// What replaces the function when it has errors: the errors, and a plain function of the same
-/// name (for `main`, so rustc doesn't also report a missing `main`).
+/// What replaces the function when it has errors: the errors, and the function itself as a
+/// plain, unused function (so the names it uses are used, and nothing else is reported). A
+/// `main` keeps its place with an empty stub, so rustc doesn't report a missing or `async`
+/// `main` on top.
 pub(crate) fn fallback(flavor: Flavor, func: &ItemFn, errors: &syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
-    if flavor == Flavor::Main {
-        let name = &func.sig.ident;
+    let mut plain = func.clone();
+    plain.attrs.retain(|a| {
+        !["test", "should_panic", "ignore"]
+            .iter()
+            .any(|harness| a.path().is_ident(harness))
+    });
+    let name = &func.sig.ident;
+    let stub = (flavor == Flavor::Main).then(|| {
+        plain.sig.ident = format_ident!("__otp_unchecked_{}", name);
         let vis = &func.vis;
-        quote! {
-            #errors
-            #vis fn #name() {}
-        }
-    } else {
-        errors
+        quote!(#vis fn #name() {})
+    });
+    quote! {
+        #errors
+        #[allow(dead_code)]
+        #plain
+        #stub
     }
 }

@@ -259,7 +259,7 @@ fn check_fn(flavor: Flavor, attr: &str, func: &ItemFn, errors: &mut Errors) {
 /// The only argument a root process takes is its mailbox, by value.
 fn check_mailbox(attr: &str, arg: &FnArg, errors: &mut Errors) {
     let hint = format!(
-        "the argument of {attr} function is the root process's mailbox: `mb: Mailbox<M>` \
+        "the argument of an {attr} function is the root process's mailbox: `mb: Mailbox<M>` \
          (or no argument)"
     );
     match arg {

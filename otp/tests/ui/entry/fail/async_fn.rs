@@ -1,0 +1,2 @@
+#[otp::main]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[otp::test]
+async fn waits() {}
+
+fn main() {}

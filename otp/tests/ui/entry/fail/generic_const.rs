@@ -1,0 +1,7 @@
+#[otp::test]
+fn generic<T: Default>() {}
+
+#[otp::test]
+const fn constant() {}
+
+fn main() {}

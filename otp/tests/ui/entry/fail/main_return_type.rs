@@ -1,0 +1,4 @@
+#[otp::main]
+fn main() -> u32 {
+    1
+}

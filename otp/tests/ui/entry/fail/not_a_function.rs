@@ -1,0 +1,4 @@
+#[otp::main]
+struct App;
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[otp::test]
+#[test]
+fn twice() {}
+
+fn main() {}

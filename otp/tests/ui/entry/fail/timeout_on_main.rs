@@ -1,0 +1,2 @@
+#[otp::main(timeout = "10s")]
+fn main() {}
