@@ -83,6 +83,15 @@ pub struct Duplex {
 }
 
 impl Duplex {
+    /// The two pipe processes behind this end (and its peer), for tests that wait for them
+    /// to exit.
+    pub fn pipe_pids(&self) -> Vec<otp::AnyPid> {
+        [self.reader.pipe.pid(), self.writer.pipe.pid()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// Splits the end into its read half and its write half.
     pub fn into_halves(self) -> (PipeReader, PipeWriter) {
         (self.reader, self.writer)
