@@ -129,6 +129,7 @@ impl Kv {
         supervisor::start_link(self.children(), Options::new(Strategy::RestForOne))
     }
 
+    // ANCHOR: children
     /// The top supervisor's children, in start order.
     fn children(&self) -> Vec<ChildSpec> {
         let inner = &self.inner;
@@ -165,6 +166,7 @@ impl Kv {
         }
         children
     }
+    // ANCHOR_END: children
 
     /// The settings.
     pub fn config(&self) -> &Config {
@@ -324,6 +326,7 @@ impl KvApp {
     }
 }
 
+// ANCHOR: application
 impl Application for KvApp {
     fn name(&self) -> &'static str {
         "kv"
@@ -333,6 +336,7 @@ impl Application for KvApp {
         self.kv.start_link()
     }
 }
+// ANCHOR_END: application
 
 /// A run error in words, with the case of the missing socket layer spelled out.
 pub fn explain(error: &RunError) -> String {

@@ -13,6 +13,7 @@ use kv::{
     config::{self, Action},
 };
 
+// ANCHOR: main
 fn main() -> ExitCode {
     // `otp::application::run` loads KV_CONFIG too, but only once it starts; the flags are
     // resolved before that, against the same file.
@@ -49,3 +50,4 @@ fn main() -> ExitCode {
         }
     }
 }
+// ANCHOR_END: main
