@@ -55,10 +55,18 @@ pub(crate) fn validate(item: Item) -> syn::Result<Target> {
             unreachable!("an error was recorded")
         }
         other => {
+            let (kind, hint) = match &other {
+                Item::Mod(_) => ("a module", "put it on the functions inside"),
+                Item::Struct(_) => ("a struct", "put it on the functions of its `impl` block"),
+                Item::Enum(_) => ("an enum", "put it on the functions of its `impl` block"),
+                _ => ("this item", "it has no code to instrument"),
+            };
             errors.push(syn::Error::new(
                 item_keyword_span(&other),
-                "#[otp::budget] goes on a function (or an `impl` or `trait` block, for all its \
-                 methods): it instruments loops and calls, and this item has none",
+                format!(
+                    "#[otp::budget] goes on a function, or on an `impl` or `trait` block for all \
+                     its methods, not on {kind}: {hint}"
+                ),
             ));
             errors.finish()?;
             unreachable!("an error was recorded")

@@ -1,0 +1,6 @@
+#[otp::budget(reductions = 10)]
+fn work() {}
+
+fn main() {
+    work();
+}

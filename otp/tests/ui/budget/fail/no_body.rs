@@ -1,0 +1,6 @@
+trait Job {
+    #[otp::budget]
+    fn run(&self);
+}
+
+fn main() {}

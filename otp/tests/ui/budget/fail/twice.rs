@@ -1,0 +1,11 @@
+struct Worker;
+
+#[otp::budget]
+impl Worker {
+    #[otp::budget]
+    fn run(&self) {}
+}
+
+fn main() {
+    Worker.run();
+}
