@@ -12,7 +12,6 @@
 
 use std::{
     fmt,
-    io::Write,
     sync::atomic::{AtomicBool, Ordering::Relaxed},
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -56,8 +55,9 @@ pub(crate) fn error(pid: &dyn fmt::Display, message: fmt::Arguments<'_>) {
         secs % 60,
         now.subsec_millis()
     );
-    // One write, so reports from two schedulers don't interleave; a closed stderr is ignored.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    // One `eprint!` (it holds the stderr lock for the whole line, so reports from two
+    // schedulers don't interleave, and a test harness capturing output captures it).
+    eprint!("{line}");
 }
 
 #[cfg(test)]

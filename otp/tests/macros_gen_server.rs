@@ -262,3 +262,44 @@ fn cast_only_server_with_options() {
         assert!(options::SinkHandle::named("nobody").put(1).is_err());
     });
 }
+
+/// A server that schedules its own work: `current()` and `send_after` from a handler.
+struct Reminder {
+    watcher: Pid<&'static str>,
+}
+
+#[otp::gen_server]
+impl Reminder {
+    #[cast]
+    fn remind_later(&mut self) {
+        let me = ReminderClient::current().expect("running in the server");
+        me.send_after("ring", Duration::from_millis(1));
+    }
+
+    #[handle_info]
+    fn info(&mut self, info: Info<&'static str>) {
+        if let Info::Message(m) = info {
+            self.watcher.send(m);
+        }
+    }
+}
+
+#[test]
+fn a_server_sends_itself_a_message_later() {
+    otp::run(|mut mb: Mailbox<&'static str>| {
+        assert!(
+            ReminderClient::current().is_none(),
+            "the root is no Reminder"
+        );
+        let r = ReminderClient::start_link_with(
+            StartOptions::new().name("reminder"),
+            Reminder { watcher: mb.pid() },
+        )
+        .unwrap();
+        r.remind_later().unwrap();
+        assert_eq!(mb.receive(), "ring");
+        // By name: looked up when the timer fires.
+        ReminderClient::named("reminder").send_after("by name", Duration::from_millis(1));
+        assert_eq!(mb.receive(), "by name");
+    });
+}

@@ -69,6 +69,29 @@ fn spawn_apply_passes_its_arguments() {
     });
 }
 
+/// A process function that takes its mailbox first: `spawn(M, :f, args)` of a receiving function.
+fn echo_n_times(mut mb: Mailbox<u32>, times: usize, to: Pid<u32>) {
+    for _ in 0..times {
+        let n = mb.receive();
+        to.send(n * 10);
+    }
+}
+
+#[test]
+fn spawn_apply_gives_a_mailbox_to_a_function_that_takes_one() {
+    run(|mut mb: Mailbox<u32>| {
+        let pid: Pid<u32> = otp::spawn_apply(echo_n_times, (2, mb.pid()));
+        pid.send(1);
+        pid.send(2);
+        assert_eq!((recv(&mut mb), recv(&mut mb)), (10, 20));
+        let info = otp::process::info(&pid);
+        assert!(
+            info.is_none_or(|i| i.initial_call.ends_with("echo_n_times")),
+            "the initial call names the function"
+        );
+    });
+}
+
 #[test]
 fn self_pid_is_the_spawned_pid() {
     run(|mut mb: Mailbox<AnyPid>| {

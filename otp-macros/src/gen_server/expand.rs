@@ -366,6 +366,12 @@ fn client(m: &Model) -> TokenStream {
             #vis fn send(&self, message: #ty) -> ::core::result::Result<(), ::otp::process::NotRegistered> {
                 self.server.send(message)
             }
+
+            /// Sends a plain message for `#[handle_info]` after `after`
+            /// (`Process.send_after/3`); a handle by name looks the name up when it fires.
+            #vis fn send_after(&self, message: #ty, after: ::core::time::Duration) -> ::otp::TimerRef {
+                self.server.send_after(message, after)
+            }
         }
     });
 
@@ -442,6 +448,12 @@ fn client(m: &Model) -> TokenStream {
             /// A handle to `pid`, if it is a server of this type.
             #vis fn from_any_pid(pid: &::otp::AnyPid) -> ::core::option::Option<Self> {
                 #gs::Server::from_any_pid(pid).map(Self::from)
+            }
+
+            /// The server whose handler is running now (`self()` in a handler), e.g. to
+            /// `send_after` to itself; `None` in any other process.
+            #vis fn current() -> ::core::option::Option<Self> {
+                #gs::Server::current().map(Self::from)
             }
 
             /// The untyped [`Server`](::otp::gen_server::Server) handle underneath.

@@ -120,6 +120,8 @@ const RESERVED: &[&str] = &[
     "child_spec",
     "child_spec_with",
     "send",
+    "send_after",
+    "current",
     "clone",
     "fmt",
 ];

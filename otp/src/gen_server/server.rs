@@ -1,6 +1,11 @@
 //! [`Server`]: a handle to a running server, by pid or by name.
 
-use std::{fmt, panic::Location, sync::Arc, time::Instant};
+use std::{
+    fmt,
+    panic::Location,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use super::{
     call::{CallError, From},
@@ -10,8 +15,8 @@ use super::{
 };
 use crate::{
     process::{self, reply, AnyPid, ExitReason, NotRegistered, Pid},
-    runtime::{budget, context},
-    Timeout,
+    runtime::{budget, context, timer},
+    Timeout, TimerRef,
 };
 
 /// A handle to a server: `call`, `cast`, `send` and `stop` it. Cheap to clone, `Send` and
@@ -224,6 +229,79 @@ impl<G: GenServer> Server<G> {
     /// As for [`cast`](Server::cast).
     pub fn send(&self, message: G::Info) -> Result<(), NotRegistered> {
         self.deliver(Envelope::Info(message))
+    }
+
+    /// Sends a plain message for [`handle_info`](GenServer::handle_info) after `after`
+    /// (`Process.send_after(server, msg, ms)`); cancel it with [`cancel_timer`](crate::cancel_timer).
+    /// A handle made from a name looks the name up when the timer fires; if nobody holds it
+    /// then, the message is dropped, as `send_after` to a name is.
+    ///
+    /// The usual use is a server scheduling work for itself, through [`Server::current`]:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use otp::gen_server::{self, CastResult, GenServer, Info, Server};
+    ///
+    /// /// Ticks three times, telling `watcher` each time.
+    /// struct Ticker { left: u32, watcher: otp::Pid<u32> }
+    ///
+    /// impl GenServer for Ticker {
+    ///     type Call = ();
+    ///     type Reply = ();
+    ///     type Cast = ();
+    ///     type Info = &'static str;
+    ///     type Continue = ();
+    ///
+    ///     fn init(&mut self) -> gen_server::InitResult {
+    ///         Server::<Self>::current().unwrap().send_after("tick", Duration::from_millis(1));
+    ///         gen_server::InitResult::ok()
+    ///     }
+    ///
+    ///     fn handle_info(&mut self, info: Info<&'static str>) -> CastResult {
+    ///         if let Info::Message("tick") = info {
+    ///             self.left -= 1;
+    ///             self.watcher.send(self.left);
+    ///             if self.left > 0 {
+    ///                 Server::<Self>::current().unwrap().send_after("tick", Duration::from_millis(1));
+    ///             }
+    ///         }
+    ///         CastResult::noreply()
+    ///     }
+    /// }
+    ///
+    /// otp::run(|mut mb: otp::Mailbox<u32>| {
+    ///     gen_server::start_link(Ticker { left: 3, watcher: mb.pid() }).unwrap();
+    ///     assert_eq!((mb.receive(), mb.receive(), mb.receive()), (2, 1, 0));
+    /// });
+    /// ```
+    pub fn send_after(&self, message: G::Info, after: Duration) -> TimerRef {
+        let envelope = Envelope::<G>::Info(message);
+        match &self.target {
+            Target::Pid(pid) => crate::send_after(pid, envelope, after),
+            Target::Name(name) => {
+                let name = name.clone();
+                timer::set(
+                    after,
+                    None,
+                    Box::new(move || {
+                        if let Some(pid) = name.whereis().and_then(|p| p.downcast()) {
+                            pid.send(envelope);
+                        }
+                    }),
+                )
+            }
+        }
+    }
+
+    /// The server whose callback is running now, as a handle (`self()` in a GenServer
+    /// callback); `None` if the calling process is not a server of this type. See
+    /// [`send_after`](Server::send_after) for an example.
+    ///
+    /// # Panics
+    ///
+    /// Outside a process.
+    pub fn current() -> Option<Server<G>> {
+        Server::from_any_pid(&crate::self_pid())
     }
 
     fn deliver(&self, envelope: Envelope<G>) -> Result<(), NotRegistered> {

@@ -304,22 +304,40 @@ where
     SpawnOptions::new().spawn_monitor(f)
 }
 
-/// A function applied to a tuple of arguments: what [`spawn_apply`] runs.
-pub trait Apply<Args>: Send + 'static {
-    /// Calls the function with the arguments.
-    fn apply(self, args: Args);
+/// A function applied to a tuple of arguments: what [`spawn_apply`] runs. `K` is
+/// [`NoMailbox`] for a function of the arguments alone, or `Mailbox<M>` for one whose first
+/// parameter is the process's mailbox (then the process receives `M`s). The compiler picks it.
+pub trait Apply<Args, K>: Send + 'static {
+    /// The message type of the spawned process: `()` without a mailbox.
+    type Message: Send + 'static;
+    /// Calls the function with the mailbox (if it takes one) and the arguments.
+    fn apply(self, mailbox: Mailbox<Self::Message>, args: Args);
 }
 
 macro_rules! impl_apply {
     ($($a:ident),*) => {
-        impl<F, $($a,)*> Apply<($($a,)*)> for F
+        impl<F, $($a,)*> Apply<($($a,)*), NoMailbox> for F
         where
             F: FnOnce($($a),*) + Send + 'static,
             $($a: Send + 'static,)*
         {
+            type Message = ();
             #[allow(non_snake_case)]
-            fn apply(self, ($($a,)*): ($($a,)*)) {
+            fn apply(self, _: Mailbox<()>, ($($a,)*): ($($a,)*)) {
                 self($($a),*)
+            }
+        }
+
+        impl<F, M, $($a,)*> Apply<($($a,)*), Mailbox<M>> for F
+        where
+            F: FnOnce(Mailbox<M>, $($a),*) + Send + 'static,
+            M: Send + 'static,
+            $($a: Send + 'static,)*
+        {
+            type Message = M;
+            #[allow(non_snake_case)]
+            fn apply(self, mailbox: Mailbox<M>, ($($a,)*): ($($a,)*)) {
+                self(mailbox, $($a),*)
             }
         }
     };
@@ -347,12 +365,31 @@ impl_apply!(A1, A2, A3, A4, A5, A6);
 ///     assert!(otp::process::info(&pid).map_or(true, |i| i.initial_call.ends_with("greet")));
 /// });
 /// ```
+///
+/// A function whose first parameter is a [`Mailbox`] gets the new process's mailbox, and the
+/// pid is typed by it (`spawn(TimeoutDemo, :wait_for_message, [2000])`):
+///
+/// ```
+/// use std::time::Duration;
+/// use otp::Mailbox;
+///
+/// fn wait_for_message(mut mb: Mailbox<&'static str>, ms: u64, report: otp::Pid<String>) {
+///     let got = mb.receive_timeout(Duration::from_millis(ms));
+///     report.send(format!("{got:?}"));
+/// }
+///
+/// otp::run(|mut mb: Mailbox<String>| {
+///     let pid = otp::spawn_apply(wait_for_message, (2000, mb.pid()));
+///     pid.send("hello");
+///     assert_eq!(mb.receive(), "Some(\"hello\")");
+/// });
+/// ```
 #[track_caller]
-pub fn spawn_apply<F, Args>(f: F, args: Args) -> Pid<()>
+pub fn spawn_apply<F, Args, K>(f: F, args: Args) -> Pid<F::Message>
 where
-    F: Apply<Args>,
+    F: Apply<Args, K>,
     Args: Send + 'static,
 {
-    let body = raw_body(move |_: Mailbox<()>| f.apply(args));
-    SpawnOptions::new().spawn_inner::<()>(meta::<(), F>(), body, None)
+    let body = raw_body(move |mb: Mailbox<F::Message>| f.apply(mb, args));
+    SpawnOptions::new().spawn_inner::<F::Message>(meta::<F::Message, F>(), body, None)
 }

@@ -168,7 +168,13 @@ pub(crate) fn add(at: Instant, item: TimerItem) {
     });
 }
 
-fn set(after: Duration, target: Option<AnyPid>, deliver: Box<dyn FnOnce() + Send>) -> TimerRef {
+/// A timer that runs `deliver` when it fires (unless cancelled first); `target`, if given, is
+/// the process whose death makes the timer moot.
+pub(crate) fn set(
+    after: Duration,
+    target: Option<AnyPid>,
+    deliver: Box<dyn FnOnce() + Send>,
+) -> TimerRef {
     let entry = Arc::new(TimerEntry {
         state: AtomicU8::new(PENDING),
         deadline: Instant::now() + after,
