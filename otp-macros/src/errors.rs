@@ -3,13 +3,14 @@
 //! [`Errors`] gathers `syn::Error`s and combines them into one (which expands to one
 //! `compile_error!` per error, each at its own span). Like serde's `Ctxt`, it must be finished:
 //! dropping it with errors unreported is a bug in the macro, caught by a debug assertion.
+//! [`item_keyword_span`] is where an error about an item's kind reads best.
 
 use std::fmt::Display;
 
 use quote::ToTokens;
+use syn::spanned::Spanned;
 
 /// The errors of one validation pass.
-#[derive(Default)]
 pub(crate) struct Errors {
     errors: Option<Vec<syn::Error>>,
 }
@@ -63,5 +64,23 @@ impl Drop for Errors {
             std::thread::panicking() || self.errors.as_ref().is_none_or(Vec::is_empty),
             "otp-macros: errors were collected but never reported"
         );
+    }
+}
+
+/// The span of an item's leading keyword (`struct`, `mod`, ..), where an error about the item's
+/// kind reads best.
+pub(crate) fn item_keyword_span(item: &syn::Item) -> proc_macro2::Span {
+    match item {
+        syn::Item::Struct(i) => i.struct_token.span,
+        syn::Item::Enum(i) => i.enum_token.span,
+        syn::Item::Union(i) => i.union_token.span,
+        syn::Item::Mod(i) => i.mod_token.span,
+        syn::Item::Const(i) => i.const_token.span,
+        syn::Item::Static(i) => i.static_token.span,
+        syn::Item::Type(i) => i.type_token.span,
+        syn::Item::Use(i) => i.use_token.span,
+        syn::Item::Impl(i) => i.impl_token.span,
+        syn::Item::Trait(i) => i.trait_token.span,
+        other => other.span(),
     }
 }

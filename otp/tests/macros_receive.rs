@@ -325,3 +325,28 @@ fn a_server_loop_reads_like_elixir(mut mb: Mailbox<Cmd>) {
         DOWN(r, _, reason) if r == monitor => assert_eq!(reason, ExitReason::Normal),
     }
 }
+
+/// Bindings that only the guard uses raise no `unused_variables` warning (this denies it).
+#[deny(unused_variables)]
+fn guard_only_bindings(mb: &mut Mailbox<Cmd>) -> &'static str {
+    otp::receive! { mb,
+        Cmd::Add(a, b) if a > b => "more",
+        EXIT(from, _) if from.number() == 0 => "impossible",
+        after Duration::ZERO => "none",
+    }
+}
+
+#[otp::test]
+fn bindings_used_only_by_guards_do_not_warn(mut mb: Mailbox<Cmd>) {
+    mb.pid().send(Cmd::Add(2, 1));
+    assert_eq!(guard_only_bindings(&mut mb), "more");
+    assert_eq!(guard_only_bindings(&mut mb), "none");
+}
+
+#[otp::test]
+fn an_after_alone_waits_and_takes_nothing(mut mb: Mailbox<u8>) {
+    mb.pid().send(1);
+    let waited = otp::receive! { mb, after Duration::from_millis(1) => "waited" };
+    assert_eq!(waited, "waited");
+    assert_eq!(drain(&mut mb), [1]);
+}

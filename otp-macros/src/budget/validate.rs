@@ -10,7 +10,7 @@
 
 use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, ItemTrait, Signature, TraitItem};
 
-use crate::{entry::parse::item_keyword_span, errors::Errors};
+use crate::errors::{item_keyword_span, Errors};
 
 /// What to instrument.
 pub(crate) enum Target {
@@ -46,34 +46,34 @@ pub(crate) fn validate(item: Item) -> syn::Result<Target> {
             }
             Target::Trait(t)
         }
+        // A function without a body (a trait method's declaration).
         Item::Verbatim(v) => {
-            errors.spanned(
+            return Err(syn::Error::new_spanned(
                 v,
                 "#[otp::budget] needs a function body to instrument: `fn name() { .. }`",
-            );
-            errors.finish()?;
-            unreachable!("an error was recorded")
+            ))
         }
-        other => {
-            let (kind, hint) = match &other {
-                Item::Mod(_) => ("a module", "put it on the functions inside"),
-                Item::Struct(_) => ("a struct", "put it on the functions of its `impl` block"),
-                Item::Enum(_) => ("an enum", "put it on the functions of its `impl` block"),
-                _ => ("this item", "it has no code to instrument"),
-            };
-            errors.push(syn::Error::new(
-                item_keyword_span(&other),
-                format!(
-                    "#[otp::budget] goes on a function, or on an `impl` or `trait` block for all \
-                     its methods, not on {kind}: {hint}"
-                ),
-            ));
-            errors.finish()?;
-            unreachable!("an error was recorded")
-        }
+        other => return Err(not_code(&other)),
     };
     errors.finish()?;
     Ok(target)
+}
+
+/// The error for an item that holds no code of its own.
+fn not_code(item: &Item) -> syn::Error {
+    let (kind, hint) = match item {
+        Item::Mod(_) => ("a module", "put it on the functions inside"),
+        Item::Struct(_) => ("a struct", "put it on the functions of its `impl` block"),
+        Item::Enum(_) => ("an enum", "put it on the functions of its `impl` block"),
+        _ => ("this item", "it has no code to instrument"),
+    };
+    syn::Error::new(
+        item_keyword_span(item),
+        format!(
+            "#[otp::budget] goes on a function, or on an `impl` or `trait` block for all its \
+             methods, not on {kind}: {hint}"
+        ),
+    )
 }
 
 fn check_sig(sig: &Signature, errors: &mut Errors) {

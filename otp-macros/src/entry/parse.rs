@@ -2,11 +2,14 @@
 //! the function they are on. Only the grammar is checked here; which keys exist and what their
 //! values may be is `validate`'s.
 
+use proc_macro2::{Span, TokenStream};
 use syn::{
     parse::{Parse, ParseStream},
     punctuated::Punctuated,
     Expr, Ident, ItemFn, Token,
 };
+
+use crate::errors::item_keyword_span;
 
 /// `key = value, ..`.
 pub(crate) struct Args {
@@ -46,35 +49,14 @@ impl Parse for Setting {
 }
 
 /// The annotated item: a function, or (for an error message) anything else.
-pub(crate) fn item(tokens: proc_macro2::TokenStream, attr: &str) -> syn::Result<ItemFn> {
+pub(crate) fn item(tokens: TokenStream, attr: &str) -> syn::Result<ItemFn> {
     syn::parse2::<ItemFn>(tokens.clone()).map_err(|_| {
         let span = syn::parse2::<syn::Item>(tokens)
             .ok()
-            .map_or_else(proc_macro2::Span::call_site, |item| {
-                item_keyword_span(&item)
-            });
+            .map_or_else(Span::call_site, |item| item_keyword_span(&item));
         syn::Error::new(
             span,
             format!("#[otp::{attr}] goes on a function: `fn name() {{ .. }}`"),
         )
     })
-}
-
-/// The span of an item's leading keyword (`struct`, `mod`, ..), where an error about the item's
-/// kind reads best.
-pub(crate) fn item_keyword_span(item: &syn::Item) -> proc_macro2::Span {
-    use syn::spanned::Spanned;
-    match item {
-        syn::Item::Struct(i) => i.struct_token.span,
-        syn::Item::Enum(i) => i.enum_token.span,
-        syn::Item::Union(i) => i.union_token.span,
-        syn::Item::Mod(i) => i.mod_token.span,
-        syn::Item::Const(i) => i.const_token.span,
-        syn::Item::Static(i) => i.static_token.span,
-        syn::Item::Type(i) => i.type_token.span,
-        syn::Item::Use(i) => i.use_token.span,
-        syn::Item::Impl(i) => i.impl_token.span,
-        syn::Item::Trait(i) => i.trait_token.span,
-        other => other.span(),
-    }
 }

@@ -428,15 +428,24 @@ fn take(i: usize, c: &CoreClause<'_>, n: &Names) -> TokenStream {
             p.to_token_stream()
         }
     };
-    // Bindings used only by the guard are not used here: the guard was decided in the probe.
-    let allow = c
-        .guard
-        .map(|_| quote!(#[allow(unused_variables)]))
-        .unwrap_or_default();
+    // The guard was decided in the probe, so a binding only the guard uses is unused here:
+    // touch those (and only those, so a binding nothing uses still warns).
+    let guard = c.guard.map(ToTokens::to_token_stream);
+    let touched: Vec<&Ident> = c
+        .bindings
+        .iter()
+        .map(|b| &b.ident)
+        .filter(|ident| guard.as_ref().is_some_and(|g| mentions(g, ident)))
+        .collect();
+    let body = if touched.is_empty() {
+        body
+    } else {
+        quote! {{ #(let _ = &#touched;)* #body }}
+    };
     match c.kind {
         Kind::User { pat: p, ty: None } => {
             let p = pat(p);
-            quote! { #allow (#i, #some(::otp::Message::User(#p))) => #body, }
+            quote! { (#i, #some(::otp::Message::User(#p))) => #body, }
         }
         Kind::User {
             pat: p,
@@ -447,7 +456,6 @@ fn take(i: usize, c: &CoreClause<'_>, n: &Names) -> TokenStream {
                 quote_spanned!(ty.span()=> ::otp::__private::receive::Dynamic::__take::<#ty>);
             quote! {
                 (#i, #some(::otp::Message::User(#user))) => match #downcast(#user) {
-                    #allow
                     #p => #body,
                     #[allow(unreachable_patterns)]
                     _ => ::core::unreachable!(
@@ -459,7 +467,6 @@ fn take(i: usize, c: &CoreClause<'_>, n: &Names) -> TokenStream {
         Kind::Exit { from, reason } => {
             let (from, reason) = (pat(from), pat(reason));
             quote! {
-                #allow
                 (#i, #some(::otp::Message::Exit { from: #from, reason: #reason })) => #body,
             }
         }
@@ -470,7 +477,6 @@ fn take(i: usize, c: &CoreClause<'_>, n: &Names) -> TokenStream {
         } => {
             let (reference, pid, reason) = (pat(reference), pat(pid), pat(reason));
             quote! {
-                #allow
                 (#i, #some(::otp::Message::Down {
                     reference: #reference,
                     pid: #pid,
