@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# redis-benchmark against kv and against Debian's redis-server, side by side on loopback:
+# SET and GET, 50 clients, without and with pipelining (-P 16), rounds interleaved (kv,
+# redis, kv, redis, ...) so that both see the same machine. Prints the median ops/s of each,
+# the ratio kv/redis, and one `bench=` line per implementation and test, in the format of
+# benches/README.md (`bench=NAME impl=IMPL key=value ...`).
+#
+#   apps/kv/bench.sh                      # ROUNDS=3, N=100000
+#   ROUNDS=5 N=200000 apps/kv/bench.sh
+#   KV_FLAGS="--aof /tmp/kvdata --fsync everysec" apps/kv/bench.sh
+#
+# Both servers run without persistence by default (redis-server with --save '' --appendonly
+# no, kv in memory). Needs kv to accept TCP connections (otp's socket layer): until then kv
+# exits at start with status 69 and this script stops, saying so.
+#
+# OURS_BIN overrides the server started as "ours" (it gets `--port P --bind 127.0.0.1` and
+# $KV_FLAGS); by default, the release build of kv.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROUNDS=${ROUNDS:-3}
+N=${N:-100000}
+CLIENTS=${CLIENTS:-50}
+KV_FLAGS=${KV_FLAGS:-}
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}" >&2
+  $SUDO apt-get install -y "${missing[@]}" >/dev/null ||
+    { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${missing[@]}" >/dev/null; }
+fi
+
+if [ -z "${OURS_BIN:-}" ]; then
+  echo "== building kv (release)" >&2
+  (cd "$ROOT" && cargo build --release -p kv --quiet)
+  OURS_BIN=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/kv
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "no free port found" >&2
+  exit 1
+}
+
+# wait_ready NAME PID PORT LOG
+wait_ready() {
+  local i
+  for i in $(seq 1 200); do
+    if ! kill -0 "$2" 2>/dev/null; then
+      echo "$1 exited before it listened:" >&2
+      cat "$4" >&2
+      exit 1
+    fi
+    if [ "$(redis-cli -p "$3" PING 2>/dev/null)" = PONG ]; then return; fi
+    sleep 0.05
+  done
+  echo "$1 did not answer PING within 10 s" >&2
+  exit 1
+}
+
+OURS_PORT=$(free_port)
+# shellcheck disable=SC2086
+"$OURS_BIN" --port "$OURS_PORT" --bind 127.0.0.1 $KV_FLAGS >"$WORK/ours.log" 2>&1 &
+PIDS+=($!)
+wait_ready kv "$!" "$OURS_PORT" "$WORK/ours.log"
+
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+wait_ready redis-server "$!" "$REDIS_PORT" "$WORK/redis.log"
+
+echo "== kv on $OURS_PORT, redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on $REDIS_PORT; $ROUNDS rounds of SET,GET x $N, $CLIENTS clients" >&2
+
+# One line per run: impl pipeline test ops_per_s
+: >"$WORK/runs"
+for round in $(seq 1 "$ROUNDS"); do
+  for pipeline in 1 16; do
+    for impl in otp redis; do
+      port=$OURS_PORT
+      if [ $impl = redis ]; then port=$REDIS_PORT; fi
+      redis-benchmark -p "$port" -t set,get -c "$CLIENTS" -n "$N" -P "$pipeline" --csv 2>/dev/null |
+        tail -n +2 | tr -d '"' |
+        awk -F, -v impl=$impl -v p="$pipeline" '{print impl, p, tolower($1), $2}' >>"$WORK/runs"
+      echo "   round $round, -P $pipeline, $impl: $(grep "^$impl $pipeline " "$WORK/runs" | tail -2 | awk '{printf "%s %s  ", $3, $4}')" >&2
+    done
+  done
+done
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) {print "nan"} else if (NR % 2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
+
+printf '\n%-5s %-9s %14s %14s %8s\n' test pipeline "kv ops/s" "redis ops/s" kv/redis
+for pipeline in 1 16; do
+  for test in set get; do
+    ours=$(awk -v p="$pipeline" -v t=$test '$1 == "otp" && $2 == p && $3 == t {print $4}' "$WORK/runs" | median)
+    theirs=$(awk -v p="$pipeline" -v t=$test '$1 == "redis" && $2 == p && $3 == t {print $4}' "$WORK/runs" | median)
+    ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}')
+    printf '%-5s %-9s %14.0f %14.0f %7sx\n' "$test" "$pipeline" "$ours" "$theirs" "$ratio"
+    echo "bench=kv_redis_benchmark impl=otp test=$test pipeline=$pipeline clients=$CLIENTS requests=$N rounds=$ROUNDS ops_per_s=$(printf %.0f "$ours") ratio_vs_redis=$ratio" >>"$WORK/lines"
+    echo "bench=kv_redis_benchmark impl=redis test=$test pipeline=$pipeline clients=$CLIENTS requests=$N rounds=$ROUNDS ops_per_s=$(printf %.0f "$theirs")" >>"$WORK/lines"
+  done
+done
+echo
+cat "$WORK/lines"
