@@ -83,6 +83,29 @@ fn trapping_turns_exits_into_messages() {
 }
 // ANCHOR_END: trap
 
+// ANCHOR: receive_exit
+#[test]
+fn exits_and_downs_in_a_receive() {
+    otp::run(|mut mb: Mailbox<()>| {
+        process::trap_exit(true);
+        let linked = otp::spawn_link(|| otp::exit(ExitReason::custom("boom")));
+        let (watched, watch) = otp::spawn_monitor(|| {});
+        for _ in 0..2 {
+            // {:EXIT, pid, reason} and {:DOWN, ref, :process, pid, reason} as clauses.
+            otp::receive! { mb,
+                EXIT(from, reason) if *from == linked => {
+                    assert_eq!(reason, ExitReason::custom("boom"));
+                }
+                DOWN(reference, pid, reason) if reference == watch => {
+                    assert_eq!(pid, watched);
+                    assert_eq!(reason, ExitReason::Normal);
+                }
+            }
+        }
+    });
+}
+// ANCHOR_END: receive_exit
+
 // ANCHOR: exit_matrix
 #[test]
 fn exit_signals_sent_by_hand() {

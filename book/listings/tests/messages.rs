@@ -56,6 +56,39 @@ fn selective_receive_leaves_the_rest_in_order() {
 }
 // ANCHOR_END: selective
 
+// ANCHOR: receive_macro
+#[test]
+fn elixirs_receive() {
+    otp::run(|mut mb: Mailbox<Job>| {
+        let me = mb.pid();
+        me.send(Job::High(20));
+        me.send(Job::Low(3));
+
+        // receive do
+        //   {:high, n} when n < 10 -> ...
+        //   {:low, n} -> ...
+        // after
+        //   100 -> ...
+        // end
+        let taken = otp::receive! { mb,
+            Job::High(n) if n < 10 => format!("urgent {n}"),
+            Job::Low(n) => format!("low {n}"),
+            after Duration::from_millis(100) => "nothing".to_owned(),
+        };
+        // High(20) fails its guard and stays in the mailbox; Low(3) is taken.
+        assert_eq!(taken, "low 3");
+        assert_eq!(mb.len(), 1);
+
+        // No clause takes High(20): the `after` clause runs when the time is up.
+        let again = otp::receive! { mb,
+            Job::High(n) if n < 10 => format!("urgent {n}"),
+            after Duration::from_millis(20) => "nothing".to_owned(),
+        };
+        assert_eq!(again, "nothing");
+    });
+}
+// ANCHOR_END: receive_macro
+
 // ANCHOR: oldest_wins
 #[test]
 fn the_oldest_message_wins_not_the_first_clause() {
@@ -64,10 +97,13 @@ fn the_oldest_message_wins_not_the_first_clause() {
         me.send(Job::Low(1));
         me.send(Job::High(2));
 
-        // Like `receive do {:high, n} -> ...; {:low, n} -> ... end`: both clauses match
-        // something, and the *oldest message* that matches any clause is taken.
-        let taken = mb.receive_if(|j| matches!(j, Job::High(_) | Job::Low(_)));
-        assert_eq!(taken, Job::Low(1)); // not High(2): clause order is no priority
+        // Both clauses match something, and the *oldest message* that matches any clause is
+        // taken: clause order is no priority.
+        let taken = otp::receive! { mb,
+            Job::High(n) => format!("high {n}"),
+            Job::Low(n) => format!("low {n}"),
+        };
+        assert_eq!(taken, "low 1");
     });
 }
 // ANCHOR_END: oldest_wins

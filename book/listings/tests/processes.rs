@@ -174,3 +174,67 @@ fn spawn_options() {
     });
 }
 // ANCHOR_END: options
+
+// ANCHOR: main_attr
+/// `#[otp::main]` makes a function the root process of a fresh runtime, with the runtime's
+/// settings as the attribute's: on `fn main`, that is a whole program.
+#[otp::main(schedulers = 2)]
+fn program(mut mb: Mailbox<u64>) -> Result<(), String> {
+    let me = mb.pid();
+    otp::spawn(move || me.send(6 * 7));
+    match mb.receive() {
+        42 => Ok(()),
+        other => Err(format!("expected 42, got {other}")),
+    }
+}
+// ANCHOR_END: main_attr
+
+#[test]
+fn a_program_with_otp_main() {
+    // The generated function returns the program's exit status.
+    assert_eq!(program(), std::process::ExitCode::SUCCESS);
+}
+
+// ANCHOR: budget
+/// Counts the primes below `n`, the slow way. `#[otp::budget]` puts a reduction check at the
+/// function's entry and at the top of every loop body, so the other processes on this
+/// scheduler get their turns, as every Erlang function call gives them theirs.
+#[otp::budget]
+fn primes_below(n: u64) -> usize {
+    let mut count = 0;
+    for candidate in 2..n {
+        let mut divisor = 2;
+        let mut prime = true;
+        while divisor * divisor <= candidate {
+            if candidate % divisor == 0 {
+                prime = false;
+                break;
+            }
+            divisor += 1;
+        }
+        count += usize::from(prime);
+    }
+    count
+}
+
+#[test]
+fn a_budgeted_computation() {
+    let rt = otp::Builder::new().schedulers(1).build().unwrap();
+    let primes = rt
+        .block_on(|mut mb: Mailbox<usize>| {
+            let me = mb.pid();
+            otp::spawn(move || me.send(primes_below(200_000)));
+            // Let the counter run. On the only scheduler, this sleep ends (and this process
+            // runs again) only if the counter yields: it does, at its budget checks.
+            otp::sleep(Duration::from_millis(1));
+            assert_eq!(
+                mb.try_receive(),
+                None,
+                "we got a turn before the count was done"
+            );
+            mb.receive()
+        })
+        .unwrap();
+    assert_eq!(primes, 17_984);
+}
+// ANCHOR_END: budget
