@@ -69,6 +69,7 @@ pub const READ_CHUNK: usize = 16 * 1024;
 /// beyond it the connection is closed.
 pub const QUERY_BUFFER_LIMIT: usize = 1 << 30;
 
+// ANCHOR: transport
 /// A byte stream a connection can run over: something that splits into a read half and a
 /// write half that two processes can use at once. The socket layer's `TcpStream` is meant to
 /// implement it; [`Duplex`](crate::memory::Duplex) does.
@@ -88,7 +89,9 @@ pub trait Transport: Send + 'static {
     /// Who is at the other end, for logs (`127.0.0.1:51234`).
     fn peer(&self) -> String;
 }
+// ANCHOR_END: transport
 
+// ANCHOR: serve
 /// The body of a connection's reader task: serves one client over `transport` until it
 /// disconnects or quits. Run it as a child of the application's Task.Supervisor
 /// ([`Kv::accept`] does).
@@ -131,6 +134,7 @@ pub fn serve<T: Transport>(kv: Kv, transport: T) {
         }
     }
 }
+// ANCHOR_END: serve
 
 /// What the reader hands the session.
 #[derive(Debug)]
@@ -330,6 +334,7 @@ impl Session {
     }
 }
 
+// ANCHOR: session
 impl GenServer for Session {
     type Call = Input;
     type Reply = Flow;
@@ -369,6 +374,7 @@ impl GenServer for Session {
         CastResult::noreply()
     }
 }
+// ANCHOR_END: session
 
 /// `HELLO [2]`: the server's description, as a RESP2 flat array of pairs.
 fn hello() -> Reply {

@@ -237,6 +237,7 @@ impl Pipe {
     }
 }
 
+// ANCHOR: pipe
 impl GenServer for Pipe {
     type Call = Op;
     type Reply = Done;
@@ -288,6 +289,7 @@ impl GenServer for Pipe {
         }
     }
 }
+// ANCHOR_END: pipe
 
 #[cfg(test)]
 mod tests {

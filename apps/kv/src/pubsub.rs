@@ -65,6 +65,7 @@ impl PubSub {
         self.registry.child_spec(id)
     }
 
+    // ANCHOR: publish
     /// Sends `payload` to every subscriber of `channel`; returns how many there were.
     pub fn publish(&self, channel: &[u8], payload: &[u8]) -> usize {
         let mut sent = 0;
@@ -81,6 +82,7 @@ impl PubSub {
         });
         sent
     }
+    // ANCHOR_END: publish
 
     /// How many connections are subscribed to `channel`.
     pub fn subscribers(&self, channel: &[u8]) -> usize {

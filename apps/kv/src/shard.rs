@@ -53,6 +53,7 @@ pub const TICK: Duration = Duration::from_millis(100);
 /// The most keys one tick's sweep removes, so a tick stays short when many keys expire at once.
 pub const SWEEP_LIMIT: usize = 10_000;
 
+// ANCHOR: shard_for
 /// The shard that holds `key` among `shards`: FNV-1a of the key, modulo the count. Stable
 /// across runs, platforms and Rust versions.
 ///
@@ -71,6 +72,7 @@ pub fn shard_for(key: &[u8], shards: usize) -> usize {
     }
     (hash % shards as u64) as usize
 }
+// ANCHOR_END: shard_for
 
 /// Counters a shard keeps across its restarts (shared with the application, for `INFO`).
 #[derive(Debug, Default)]
@@ -420,6 +422,7 @@ fn record_request(command: Command) -> Option<Request> {
     })
 }
 
+// ANCHOR: genserver
 impl GenServer for Shard {
     type Call = Request;
     type Reply = Response;
@@ -492,6 +495,7 @@ impl GenServer for Shard {
         }
     }
 }
+// ANCHOR_END: genserver
 
 #[cfg(test)]
 mod tests {

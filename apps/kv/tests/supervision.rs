@@ -141,6 +141,7 @@ fn a_crash_of_the_process_loses_nothing_acknowledged_under_everysec_either() {
     no_acknowledged_write_is_lost(FsyncPolicy::EverySec);
 }
 
+// ANCHOR: killed_shard
 #[test]
 fn without_persistence_a_killed_shard_comes_back_empty_and_the_others_keep_theirs() {
     with_kv(config(2), |mb: &mut Mailbox<()>, kv| {
@@ -160,6 +161,7 @@ fn without_persistence_a_killed_shard_comes_back_empty_and_the_others_keep_their
         }
     });
 }
+// ANCHOR_END: killed_shard
 
 #[test]
 fn debug_killshard_kills_and_waits_for_the_restart() {

@@ -28,6 +28,7 @@ pub fn config(shards: usize) -> Config {
     }
 }
 
+// ANCHOR: with_kv
 /// Runs `body` in the root process of a fresh two-scheduler runtime, with the application
 /// tree for `config` started (linked to the root) and its handle. Panics in `body` fail the
 /// test with their message.
@@ -53,6 +54,7 @@ where
         panic!("the test's root process exited: {reason}");
     }
 }
+// ANCHOR_END: with_kv
 
 /// Starts the tree for `config` in the calling process and returns it with its handle (for
 /// tests that restart the server).
