@@ -41,6 +41,9 @@
 //! A test that has not finished within its timeout (60 s unless set, as ExUnit's default) fails
 //! with a message saying so instead of hanging the suite.
 //!
+//! The assertions panic in the process that calls them, so they belong in the test's process: in
+//! another one a failure only ends that process (and fails the test only if it is linked to it).
+//!
 //! When the function returns or panics (not when its process is killed), the supervisor that
 //! [`start_supervised`] started for it is stopped, which stops its children in reverse start
 //! order and waits for them, running their `terminate` callbacks. Then the runtime shuts down,

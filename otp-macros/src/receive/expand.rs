@@ -7,8 +7,8 @@
 //!     let found = (mailbox).select(timeout, |msg| {           // oldest message first
 //!         match msg {
 //!             MessageRef::User(m) => {
-//!                 // per user clause, in order:
-//!                 match m { PAT => { rebind; if guard { which = i; return true; } } _ => {} }
+//!                 // per user clause, in order (`PAT` with `ref` bindings, see `probe_pat`):
+//!                 match *m { PAT => { rebind; if guard { which = i; return true; } } _ => {} }
 //!             }
 //!             MessageRef::Exit { from, reason } => { /* EXIT clauses, likewise */ }
 //!             MessageRef::Down { reference, pid, reason } => { /* DOWN clauses */ }
@@ -18,6 +18,7 @@
 //!     });
 //!     match (which, found) {
 //!         (i, Some(Message::User(PAT))) => body,              // no guard: decided already
+//!         // EXIT: Some(Message::Exit { from: P1, reason: P2 }), DOWN likewise
 //!         (_, None) => after_body,
 //!         _ => unreachable!(),
 //!     }
@@ -31,6 +32,10 @@
 //!
 //! Internal names are `Span::mixed_site()` identifiers: guards and bodies can neither see nor
 //! shadow them.
+//!
+//! The assertions are the same receive with one clause: `assert_receive!` binds the clause's
+//! names in `let`s after it and fails in its `after`; `refute_receive!` fails in its body with a
+//! description of the whole message, and does nothing in its `after`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};

@@ -1,5 +1,5 @@
 //! `receive!` and the `assert_receive!` family: Elixir's `receive` over the runtime's selective
-//! receive ([`Mailbox::select`](https://docs.rs/otp)).
+//! receive, `otp::Mailbox::select`.
 //!
 //! `parse` reads the clauses as written, `validate` checks them (clause order, supported
 //! patterns) and finds each pattern's bindings, `expand` generates a probe that picks the oldest
