@@ -12,7 +12,7 @@
 //! `inspect` prints them, `#PID<0.N.0>`.
 //!
 //! One addition: the root waits for the child's message before returning. An Elixir script
-//! halts the VM when its top level returns, and so does `otp::run` when its root returns, so
+//! halts the VM when its top level returns, and so does `#[otp::main]` when `main` returns, so
 //! without the wait the child could be stopped before it prints (as block 4 shows on the BEAM).
 //!
 //! Run with `cargo run --release --example basic_spawn`.
@@ -20,15 +20,14 @@
 use otp::Mailbox;
 
 // ANCHOR: main
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        let parent = mb.pid();
-        let pid = otp::spawn(move || {
-            println!("Hello from process {:?}", otp::self_pid());
-            parent.send(());
-        });
-        println!("Spawned process: {pid:?}");
-        mb.receive();
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    let parent = mb.pid();
+    let pid = otp::spawn(move || {
+        println!("Hello from process {:?}", otp::self_pid());
+        parent.send(());
     });
+    println!("Spawned process: {pid:?}");
+    mb.receive();
 }
 // ANCHOR_END: main
