@@ -20,7 +20,7 @@
 //!
 //! Run with `cargo run --release --example spawn_mfa`.
 
-use otp::{process, Mailbox, Message};
+use otp::{process, Mailbox};
 
 // ANCHOR: greet
 /// `Greeter.greet/1`.
@@ -34,22 +34,18 @@ fn greet_with(greeting: &'static str, name: &'static str) {
 }
 // ANCHOR_END: greet
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: spawn
-        // Spawn with one argument, then with two.
-        let alice = otp::spawn_apply(greet, ("Alice",));
-        let bob = otp::spawn_apply(greet_with, ("Howdy", "Bob"));
-        // ANCHOR_END: spawn
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: spawn
+    // Spawn with one argument, then with two.
+    let alice = otp::spawn_apply(greet, ("Alice",));
+    let bob = otp::spawn_apply(greet_with, ("Howdy", "Bob"));
+    // ANCHOR_END: spawn
 
-        // Wait until both have finished (a DOWN each; `noproc` if one was already gone).
-        for pid in [&alice, &bob] {
-            process::monitor(pid);
-        }
-        for _ in 0..2 {
-            let Message::Down { .. } = mb.receive_message() else {
-                unreachable!("nothing else is sent to the root")
-            };
-        }
-    });
+    // Wait until both have finished (a DOWN each; `noproc` if one was already gone).
+    process::monitor(&alice);
+    process::monitor(&bob);
+    for _ in 0..2 {
+        otp::receive! { mb, DOWN(_, _, _) => {} }
+    }
 }
