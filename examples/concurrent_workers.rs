@@ -12,7 +12,7 @@
 //! the script returns right after the spawns and the VM halts, killing the workers. The
 //! tutorial's output assumes IEx, which stays alive. The BEAM variant that waits (`04b`)
 //! prints all ten lines, which is what this example prints: the root waits for every worker
-//! through a monitor (`otp::run` also stops every process when its root returns).
+//! through a monitor (`#[otp::main]` also stops every process when `main` returns).
 //!
 //! The durations are the ones the recorded BEAM run drew from `:rand.uniform(1000)`, scaled
 //! down tenfold (655, 502, 805, 748, 242 ms), so the finishing order is the same on every run:
@@ -28,7 +28,7 @@
 
 use std::time::Duration;
 
-use otp::{process, Mailbox, Message};
+use otp::{process, Mailbox};
 
 /// The recorded BEAM run's random durations, in tens of milliseconds here.
 const DURATIONS_MS: [u64; 5] = [66, 50, 81, 75, 24];
@@ -43,24 +43,21 @@ fn do_work(id: usize, duration_ms: u64) {
 }
 // ANCHOR_END: workers
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: spawn
-        // Spawn 5 workers with different durations; they all start at once.
-        let workers: Vec<_> = (1..=5)
-            .zip(DURATIONS_MS)
-            .map(|(i, duration)| otp::spawn_apply(do_work, (i, duration)))
-            .collect();
-        // ANCHOR_END: spawn
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: spawn
+    // Spawn 5 workers with different durations; they all start at once.
+    let workers: Vec<_> = (1..=5)
+        .zip(DURATIONS_MS)
+        .map(|(i, duration)| otp::spawn_apply(do_work, (i, duration)))
+        .collect();
+    // ANCHOR_END: spawn
 
-        // Keep the root alive until every worker is done.
-        for worker in &workers {
-            process::monitor(worker);
-        }
-        for _ in &workers {
-            let Message::Down { .. } = mb.receive_message() else {
-                unreachable!("nothing else is sent to the root")
-            };
-        }
-    });
+    // Keep the root alive until every worker is done.
+    for worker in &workers {
+        process::monitor(worker);
+    }
+    for _ in &workers {
+        otp::receive! { mb, DOWN(_, _, _) => {} }
+    }
 }
