@@ -6,9 +6,11 @@
 //! send(listener, "Hello, process!")
 //! ```
 //!
-//! Messages are typed: the listener's mailbox takes `String`s, so `send` to it only compiles
-//! with a `String`, where Elixir's catch-all `message ->` takes any term. Printing with `{:?}`
-//! quotes the string, as `inspect` does.
+//! `spawn(MessageDemo, :listen, [])` is [`otp::spawn_apply`]`(listen, ())`: `listen` takes the
+//! new process's mailbox as its first parameter, and the pid is typed by it. Messages are
+//! typed: the listener's mailbox takes `String`s, so `send` to it only compiles with a
+//! `String`, where Elixir's catch-all `message ->` takes any term. The one-clause `receive` is
+//! [`Mailbox::receive`]. Printing with `{:?}` quotes the string, as `inspect` does.
 //!
 //! The BEAM prints the line in 20 runs of 20, but only because the listener happens to run
 //! before the script halts the VM. Here the root waits for the listener's exit (a monitor), so
@@ -16,7 +18,7 @@
 //!
 //! Run with `cargo run --release --example send_receive`.
 
-use otp::{process, Mailbox, Message};
+use otp::{process, Mailbox};
 
 // ANCHOR: listen
 /// `MessageDemo.listen/0`: receive blocks until a message arrives.
@@ -26,18 +28,15 @@ fn listen(mut mb: Mailbox<String>) {
 }
 // ANCHOR_END: listen
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: send
-        // Spawn a listener process and send it a message.
-        let listener = otp::spawn(listen);
-        listener.send("Hello, process!".to_owned());
-        // ANCHOR_END: send
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: send
+    // Spawn a listener process and send it a message.
+    let listener = otp::spawn_apply(listen, ());
+    listener.send("Hello, process!".to_owned());
+    // ANCHOR_END: send
 
-        // Wait until it has handled it.
-        process::monitor(&listener);
-        let Message::Down { .. } = mb.receive_message() else {
-            unreachable!("nothing else is sent to the root")
-        };
-    });
+    // Wait until it has handled it.
+    process::monitor(&listener);
+    otp::receive! { mb, DOWN(_, _, _) => {} }
 }
