@@ -11,18 +11,22 @@
 //! end
 //! ```
 //!
-//! A `receive` whose clauses cover every message is a `match` on [`Mailbox::receive`]; the
-//! clauses, guards and the catch-all read the same. The operation is an atom-like `&str`, as
-//! the tuple's first element is in Elixir, so the catch-all has something to catch: with a
-//! dedicated enum variant per operation, an unknown operation could not even be sent (often
-//! the better design). `/` on the BEAM always gives a float (`2.0`), printed here with `{:?}`.
+//! [`otp::receive!`] is Elixir's `receive`: the clauses, the guard and the catch-all read the
+//! same, and the first clause that matches takes the message. The operation is an atom-like
+//! `&str`, as the tuple's first element is in Elixir, so the catch-all has something to catch:
+//! with a dedicated enum variant per operation, an unknown operation could not even be sent
+//! (often the better design). `/` on the BEAM always gives a float (`2.0`), printed here with
+//! `{:?}`; a message prints as `inspect` prints the tuple. `spawn(Calculator, :start, [])` is
+//! [`otp::spawn_apply`]`(calculator, ())`.
 //!
 //! The BEAM prints exactly the tutorial's seven lines (20 runs of 20). The root waits for the
 //! calculator to stop (a monitor) instead of relying on the VM staying up.
 //!
 //! Run with `cargo run --release --example calculator`.
 
-use otp::{process, Mailbox, Message};
+use std::fmt;
+
+use otp::{process, Mailbox};
 
 // ANCHOR: calc
 /// The calculator's messages: `{op, a, b}` tuples and `:stop`.
@@ -31,10 +35,11 @@ enum Calc {
     Stop,
 }
 
-/// `Calculator.loop/0`.
+/// `Calculator.start/0` and its loop.
 fn calculator(mut mb: Mailbox<Calc>) {
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
+            // Pattern match on the tuple's structure.
             Calc::Op("add", a, b) => println!("{a} + {b} = {}", a + b),
             Calc::Op("subtract", a, b) => println!("{a} - {b} = {}", a - b),
             Calc::Op("multiply", a, b) => println!("{a} * {b} = {}", a * b),
@@ -47,34 +52,40 @@ fn calculator(mut mb: Mailbox<Calc>) {
                 break;
             }
             // Catch-all for unknown messages.
-            Calc::Op(op, a, b) => println!("Unknown message: {{:{op}, {a}, {b}}}"),
+            unknown => println!("Unknown message: {unknown:?}"),
         }
     }
 }
 // ANCHOR_END: calc
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: send
-        let calc = otp::spawn(calculator);
-        let watch = process::monitor(&calc);
-
-        for (op, a, b) in [
-            ("add", 10, 5),
-            ("subtract", 10, 5),
-            ("multiply", 10, 5),
-            ("divide", 10, 5),
-            ("divide", 10, 0),
-            ("unknown_op", 1, 2),
-        ] {
-            calc.send(Calc::Op(op, a, b));
+/// As `inspect` prints the messages: `{:add, 10, 5}`, `:stop`.
+impl fmt::Debug for Calc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Calc::Op(op, a, b) => write!(f, "{{:{op}, {a}, {b}}}"),
+            Calc::Stop => f.write_str(":stop"),
         }
-        calc.send(Calc::Stop);
-        // ANCHOR_END: send
+    }
+}
 
-        let Message::Down { reference, .. } = mb.receive_message() else {
-            unreachable!("nothing else is sent to the root")
-        };
-        assert_eq!(reference, watch);
-    });
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: send
+    let calc = otp::spawn_apply(calculator, ());
+    let watch = process::monitor(&calc);
+
+    for (op, a, b) in [
+        ("add", 10, 5),
+        ("subtract", 10, 5),
+        ("multiply", 10, 5),
+        ("divide", 10, 5),
+        ("divide", 10, 0),
+        ("unknown_op", 1, 2),
+    ] {
+        calc.send(Calc::Op(op, a, b));
+    }
+    calc.send(Calc::Stop);
+    // ANCHOR_END: send
+
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
 }
