@@ -16,9 +16,11 @@
 //! end
 //! ```
 //!
-//! The caller's pid is typed by what it accepts (`Pid<Response>`), so the store can only send
-//! it responses. The client functions take the caller's mailbox, since that is where the
-//! response arrives.
+//! The store's loop and the client's waits are [`otp::receive!`]s, with `after` for the
+//! client's 5 s. The caller's pid is typed by what it accepts (`Pid<Response>`), so the store
+//! can only send it responses. The client functions take the caller's mailbox, since that is
+//! where the response arrives. `spawn(KeyValueStore, :start, [])` is
+//! [`otp::spawn_apply`]`(key_value_store, ())`.
 //!
 //! Where the tutorial differs from the real BEAM: it prints `Keys: [:name, :age, :city]`
 //! (insertion order), but the BEAM prints `Keys: [:age, :city, :name]`: maps of up to 32 keys
@@ -34,7 +36,7 @@
 use std::{collections::BTreeMap, fmt, time::Duration};
 
 use otp::agent::{self, Agent};
-use otp::{process, ExitReason, Mailbox, Message, MessageRef, Pid};
+use otp::{process, ExitReason, Mailbox, Pid};
 
 /// Keys are atoms in the tutorial (`:name`); atom-like strings here.
 type Key = &'static str;
@@ -95,11 +97,11 @@ enum Response {
     Keys(Vec<Key>),
 }
 
-/// `KeyValueStore.loop/1`.
+/// `KeyValueStore.start/0` and its loop.
 fn key_value_store(mut mb: Mailbox<Request>) {
     let mut state: BTreeMap<Key, Value> = BTreeMap::new();
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
             // Put: no response needed.
             Request::Put(key, value) => {
                 println!("Stored {key} => {value:?}");
@@ -143,9 +145,9 @@ mod kv_client {
     ) -> Result<Option<Value>, TimedOut> {
         // Include our pid so the store can respond, then wait for the response.
         store.send(Request::Get(key, mb.pid()));
-        match mb.receive_if_timeout(TIMEOUT, |r| matches!(r, Response::Value(_))) {
-            Some(Response::Value(value)) => Ok(value),
-            _ => Err(TimedOut),
+        otp::receive! { mb,
+            Response::Value(value) => Ok(value),
+            after TIMEOUT => Err(TimedOut),
         }
     }
 
@@ -155,9 +157,9 @@ mod kv_client {
 
     pub fn keys(store: &Pid<Request>, mb: &mut Mailbox<Response>) -> Result<Vec<Key>, TimedOut> {
         store.send(Request::Keys(mb.pid()));
-        match mb.receive_if_timeout(TIMEOUT, |r| matches!(r, Response::Keys(_))) {
-            Some(Response::Keys(keys)) => Ok(keys),
-            _ => Err(TimedOut),
+        otp::receive! { mb,
+            Response::Keys(keys) => Ok(keys),
+            after TIMEOUT => Err(TimedOut),
         }
     }
 }
@@ -171,66 +173,61 @@ fn show(value: Result<Option<Value>, TimedOut>) -> String {
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<Response>| {
-        let store = otp::spawn(key_value_store);
+#[otp::main]
+fn main(mut mb: Mailbox<Response>) {
+    let store = otp::spawn_apply(key_value_store, ());
 
-        kv_client::put(&store, "name", Value::Str("Alice"));
-        kv_client::put(&store, "age", Value::Int(30));
-        kv_client::put(&store, "city", Value::Str("Portland"));
+    kv_client::put(&store, "name", Value::Str("Alice"));
+    kv_client::put(&store, "age", Value::Int(30));
+    kv_client::put(&store, "city", Value::Str("Portland"));
 
-        println!("Name: {}", show(kv_client::get(&store, &mut mb, "name")));
-        println!("Age: {}", show(kv_client::get(&store, &mut mb, "age")));
-        let keys = kv_client::keys(&store, &mut mb).expect("the store answers");
-        println!("Keys: {}", inspect_keys(&keys));
+    println!("Name: {}", show(kv_client::get(&store, &mut mb, "name")));
+    println!("Age: {}", show(kv_client::get(&store, &mut mb, "age")));
+    let keys = kv_client::keys(&store, &mut mb).expect("the store answers");
+    println!("Keys: {}", inspect_keys(&keys));
 
-        kv_client::delete(&store, "age");
-        let age = kv_client::get(&store, &mut mb, "age").expect("the store answers");
-        println!("Age after delete: {}", inspect_lookup(&age));
+    kv_client::delete(&store, "age");
+    let age = kv_client::get(&store, &mut mb, "age").expect("the store answers");
+    println!("Age after delete: {}", inspect_lookup(&age));
 
-        // Stop it, and wait until it has.
-        let watch = process::monitor(&store);
-        store.send(Request::Stop);
-        let down = mb.select(
-            None,
-            |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-        );
-        assert!(matches!(down, Some(Message::Down { .. })));
+    // Stop it, and wait until it has.
+    let watch = process::monitor(&store);
+    store.send(Request::Stop);
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
 
-        // ANCHOR: agent
-        // The same session against an Agent: the request/reply plumbing comes with it.
-        println!();
-        println!("--- The same store as an Agent ---");
-        let store: Agent<BTreeMap<Key, Value>> =
-            agent::start_link(BTreeMap::new).expect("the agent starts");
-        for (key, value) in [
-            ("name", Value::Str("Alice")),
-            ("age", Value::Int(30)),
-            ("city", Value::Str("Portland")),
-        ] {
-            store
-                .cast(move |map| {
-                    map.insert(key, value);
-                })
-                .unwrap();
-        }
-        let name = store.get(|map| map.get("name").cloned()).unwrap();
-        println!("Name: {}", show(Ok(name)));
-        let keys = store
-            .get(|map| map.keys().copied().collect::<Vec<_>>())
-            .unwrap();
-        println!("Keys: {}", inspect_keys(&keys));
+    // ANCHOR: agent
+    // The same session against an Agent: the request/reply plumbing comes with it.
+    println!();
+    println!("--- The same store as an Agent ---");
+    let store: Agent<BTreeMap<Key, Value>> =
+        agent::start_link(BTreeMap::new).expect("the agent starts");
+    for (key, value) in [
+        ("name", Value::Str("Alice")),
+        ("age", Value::Int(30)),
+        ("city", Value::Str("Portland")),
+    ] {
         store
-            .update(|map| {
-                map.remove("age");
+            .cast(move |map| {
+                map.insert(key, value);
             })
             .unwrap();
-        let age = store.get(|map| map.get("age").cloned()).unwrap();
-        println!("Age after delete: {}", inspect_lookup(&age));
-        // ANCHOR_END: agent
-        store
-            .stop(ExitReason::Normal, Duration::from_secs(5))
-            .unwrap();
-        println!("Agent stopped");
-    });
+    }
+    let name = store.get(|map| map.get("name").cloned()).unwrap();
+    println!("Name: {}", show(Ok(name)));
+    let keys = store
+        .get(|map| map.keys().copied().collect::<Vec<_>>())
+        .unwrap();
+    println!("Keys: {}", inspect_keys(&keys));
+    store
+        .update(|map| {
+            map.remove("age");
+        })
+        .unwrap();
+    let age = store.get(|map| map.get("age").cloned()).unwrap();
+    println!("Age after delete: {}", inspect_lookup(&age));
+    // ANCHOR_END: agent
+    store
+        .stop(ExitReason::Normal, Duration::from_secs(5))
+        .unwrap();
+    println!("Agent stopped");
 }
