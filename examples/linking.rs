@@ -27,7 +27,7 @@
 
 use std::time::Duration;
 
-use otp::{process, AnyPid, ExitReason, Mailbox, Message, MessageRef, Pid, Ref};
+use otp::{process, AnyPid, ExitReason, Mailbox, Pid, Ref};
 
 // ANCHOR: children
 /// `LinkDemo.start_child/0`: a linked child that finishes normally.
@@ -56,13 +56,7 @@ fn start_crashing_child() -> Pid<()> {
 
 /// Waits for the `DOWN` of `watch` and returns its reason.
 fn down_reason(mb: &mut Mailbox<()>, watch: Ref) -> ExitReason {
-    match mb.select(
-        None,
-        |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-    ) {
-        Some(Message::Down { reason, .. }) => reason,
-        _ => unreachable!("an infinite select returns its match"),
-    }
+    otp::receive! { mb, DOWN(r, _, reason) if r == watch => reason }
 }
 
 /// How an Elixir script reports its main process dying from a link.
@@ -79,24 +73,23 @@ fn report_exit(from: &AnyPid, reason: &ExitReason) {
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // Normal case: both complete.
-        let child = start_child();
-        let watch = process::monitor(&child);
-        let reason = down_reason(&mut mb, watch);
-        assert_eq!(reason, ExitReason::Normal);
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // Normal case: both complete.
+    let child = start_child();
+    let watch = process::monitor(&child);
+    let reason = down_reason(&mut mb, watch);
+    assert_eq!(reason, ExitReason::Normal);
 
-        // ANCHOR: crash
-        // Crash case: the linked parent crashes too. The parent is a process of our own.
-        let (parent, watch) = otp::spawn_monitor(|| {
-            start_crashing_child();
-            otp::sleep(Duration::from_secs(3));
-            unreachable!("the child's crash ends this process through the link");
-        });
-        let reason = down_reason(&mut mb, watch);
-        report_exit(parent.as_any(), &reason);
-        // ANCHOR_END: crash
-        println!("Parent still alive afterwards: {}", process::alive(&parent));
+    // ANCHOR: crash
+    // Crash case: the linked parent crashes too. The parent is a process of our own.
+    let (parent, watch) = otp::spawn_monitor(|| {
+        start_crashing_child();
+        otp::sleep(Duration::from_secs(3));
+        unreachable!("the child's crash ends this process through the link");
     });
+    let reason = down_reason(&mut mb, watch);
+    report_exit(parent.as_any(), &reason);
+    // ANCHOR_END: crash
+    println!("Parent still alive afterwards: {}", process::alive(&parent));
 }
