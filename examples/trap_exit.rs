@@ -9,11 +9,15 @@
 //!   {:EXIT, pid, reason} -> IO.puts("Process #{inspect(pid)} crashed: #{inspect(reason)}")
 //!   :stop -> IO.puts("Supervisor stopping")
 //! end
+//! ...
+//! sup = spawn(MySupervisor, :start, [])
 //! ```
 //!
-//! [`process::trap_exit`] is `Process.flag(:trap_exit, true)` (it returns the previous value),
-//! and [`Mailbox::receive_message`] takes user messages and `EXIT`s alike, oldest first, as
-//! `receive` does.
+//! [`process::trap_exit`] is `Process.flag(:trap_exit, true)` (it returns the previous value).
+//! In [`otp::receive!`], `EXIT(from, reason)` clauses match the `{:EXIT, pid, reason}` messages
+//! and the other clauses the process's own messages, oldest first, as `receive` does.
+//! `spawn(MySupervisor, :start, [])` is [`otp::spawn_apply`]`(supervisor, (observer,))`, with
+//! one argument more (below).
 //!
 //! Where the BEAM differs from the tutorial:
 //!
@@ -21,20 +25,21 @@
 //!   started" in 19 runs of 20 (the tutorial shows the opposite), and so do we.
 //! * The reason is `{%RuntimeError{message: "Worker crashed!"}, [stack]}`; ours is the panic's
 //!   message and location, `{%Panic{message: "Worker crashed!"}, [file:line:col]}`.
-//! * The BEAM also logs `[error] Process #PID<...> raised an exception`, even though the crash
-//!   is trapped. Our runtime logs a crash through `tracing`, so it shows only where the program
-//!   installs a subscriber; this example has none.
+//! * The crash is also logged, on stderr, even though it is trapped: `[error] Process
+//!   #PID<...> raised an exception`, then the exception (ours: the panic's message and
+//!   location). The tutorial does not show it; both runtimes print it.
 //! * The tutorial names its module `Supervisor`, which on a real node silently replaces
 //!   Elixir's own `Supervisor` for the rest of the VM's life.
 //!
 //! The worker sleeps 100 ms instead of 1000, and where the tutorial's script sleeps 3 s before
-//! sending `:stop`, the supervisor tells the root when it has dealt with an exit.
+//! sending `:stop`, the supervisor tells the root (its `observer`) when it has dealt with an
+//! exit.
 //!
 //! Run with `cargo run --release --example trap_exit`.
 
 use std::time::Duration;
 
-use otp::{process, ExitReason, Mailbox, Message, Pid};
+use otp::{process, ExitReason, Mailbox, Pid};
 
 /// The supervisor's own message: `:stop`.
 struct Stop;
@@ -57,41 +62,33 @@ fn supervisor(mut mb: Mailbox<Stop>, observer: Pid<Handled>) {
     println!("Spawned worker: {worker:?}");
 
     loop {
-        match mb.receive_message() {
+        otp::receive! { mb,
             // An exit message, received when a linked process dies.
-            Message::Exit {
-                from,
-                reason: ExitReason::Normal,
-            } => {
+            EXIT(from, ExitReason::Normal) => {
                 println!("Process {from:?} exited normally");
                 observer.send(Handled);
             }
-            Message::Exit { from, reason } => {
+            EXIT(from, reason) => {
                 println!("Process {from:?} crashed: {reason}");
                 println!("Supervisor could restart it here...");
                 observer.send(Handled);
             }
-            Message::User(Stop) => {
+            Stop => {
                 println!("Supervisor stopping");
                 return;
             }
-            _ => {}
         }
     }
 }
 // ANCHOR_END: supervisor
 
-fn main() {
-    otp::run(|mut mb: Mailbox<Handled>| {
-        let observer = mb.pid();
-        let (sup, watch) = otp::spawn_monitor(move |mb: Mailbox<Stop>| supervisor(mb, observer));
+#[otp::main]
+fn main(mut mb: Mailbox<Handled>) {
+    // Run the supervisor.
+    let sup = otp::spawn_apply(supervisor, (mb.pid(),));
+    let watch = process::monitor(&sup);
 
-        let Handled = mb.receive();
-        sup.send(Stop);
-
-        let Message::Down { reference, .. } = mb.receive_message() else {
-            unreachable!("the supervisor sends nothing else")
-        };
-        assert_eq!(reference, watch);
-    });
+    let Handled = mb.receive();
+    sup.send(Stop);
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
 }
