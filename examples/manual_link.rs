@@ -18,7 +18,7 @@
 //!
 //! Run with `cargo run --release --example manual_link`.
 
-use otp::{process, ExitReason, Mailbox, Message, MessageRef, Pid};
+use otp::{process, ExitReason, Mailbox, Pid};
 
 /// What the spawned process waits for.
 enum Order {
@@ -28,7 +28,7 @@ enum Order {
 
 /// The spawned process: crashes or finishes, as told.
 fn worker(mut mb: Mailbox<Order>) {
-    match mb.receive() {
+    otp::receive! { mb,
         Order::Crash => panic!("Intentional crash"),
         Order::Done => {}
     }
@@ -50,30 +50,23 @@ fn demo(order: Order) -> Pid<Order> {
 /// Waits for the `DOWN` of `pid`, and returns its reason.
 fn wait_down<M>(mb: &mut Mailbox<()>, pid: &Pid<M>) -> ExitReason {
     let watch = process::monitor(pid);
-    match mb.select(
-        None,
-        |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-    ) {
-        Some(Message::Down { reason, .. }) => reason,
-        _ => unreachable!("an infinite select returns its match"),
-    }
+    otp::receive! { mb, DOWN(r, _, reason) if r == watch => reason }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        let pid = demo(Order::Done);
-        wait_down(&mut mb, &pid);
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    let pid = demo(Order::Done);
+    wait_down(&mut mb, &pid);
 
-        println!();
-        println!("--- The same with :crash, in a process of its own ---");
-        // ANCHOR: crash
-        let linker = otp::spawn(|| {
-            demo(Order::Crash);
-            // Wait: the child's crash reaches us through the link.
-            otp::sleep(std::time::Duration::from_secs(5));
-        });
-        let reason = wait_down(&mut mb, &linker);
-        println!("The linking process died too: {reason}");
-        // ANCHOR_END: crash
+    println!();
+    println!("--- The same with :crash, in a process of its own ---");
+    // ANCHOR: crash
+    let linker = otp::spawn(|| {
+        demo(Order::Crash);
+        // Wait: the child's crash reaches us through the link.
+        otp::sleep(std::time::Duration::from_secs(5));
     });
+    let reason = wait_down(&mut mb, &linker);
+    println!("The linking process died too: {reason}");
+    // ANCHOR_END: crash
 }
