@@ -23,25 +23,23 @@
 
 use std::time::Duration;
 
-use otp::{Mailbox, Message, MessageRef};
+use otp::Mailbox;
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: main
-        // spawn_monitor combines spawn and monitor in one call.
-        let (pid, reference) = otp::spawn_monitor(|| {
-            println!("Short-lived process running");
-            otp::sleep(Duration::from_millis(50));
-            // Returning ends the process with :normal, whatever the function computed.
-        });
-        println!("Spawned {pid:?} with monitor {reference:?}");
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: main
+    // spawn_monitor combines spawn and monitor in one call.
+    let (pid, reference) = otp::spawn_monitor(|| {
+        println!("Short-lived process running");
+        otp::sleep(Duration::from_millis(50));
+        // Returning ends the process with :normal, whatever the function computed.
+    });
+    println!("Spawned {pid:?} with monitor {reference:?}");
 
-        let down = mb.select(None, |m| {
-            matches!(m, MessageRef::Down { reference: r, pid: p, .. } if r == reference && *p == pid)
-        });
-        if let Some(Message::Down { reason, .. }) = down {
+    otp::receive! { mb,
+        DOWN(r, p, reason) if r == reference && *p == pid => {
             println!("Process exited with: {reason}");
         }
-        // ANCHOR_END: main
-    });
+    }
+    // ANCHOR_END: main
 }
