@@ -24,7 +24,7 @@
 
 use std::time::Duration;
 
-use otp::{process, ExitReason, Mailbox, Message, MessageRef, Ref};
+use otp::{process, ExitReason, Mailbox, Ref};
 
 /// What the monitored process waits for.
 enum Order {
@@ -34,7 +34,7 @@ enum Order {
 
 /// The monitored process.
 fn worker(mut mb: Mailbox<Order>) {
-    match mb.receive() {
+    otp::receive! { mb,
         Order::Work => println!("Working..."),
         Order::Stop => {}
     }
@@ -42,57 +42,53 @@ fn worker(mut mb: Mailbox<Order>) {
 
 /// A `DOWN` for `reference` already in the mailbox, or one within `timeout`.
 fn down(mb: &mut Mailbox<()>, reference: Ref, timeout: Duration) -> Option<ExitReason> {
-    match mb.select(
-        timeout,
-        |m| matches!(m, MessageRef::Down { reference: r, .. } if r == reference),
-    ) {
-        Some(Message::Down { reason, .. }) => Some(reason),
-        _ => None,
+    otp::receive! { mb,
+        DOWN(r, _, reason) if r == reference => Some(reason),
+        after timeout => None,
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: demonitor
-        let (pid, reference) = otp::spawn_monitor(worker);
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: demonitor
+    let (pid, reference) = otp::spawn_monitor(worker);
 
-        // Maybe we decide we do not care about this process any more.
-        process::demonitor(reference);
-        println!("Demonitored - we will not receive DOWN messages");
+    // Maybe we decide we do not care about this process any more.
+    process::demonitor(reference);
+    println!("Demonitored - we will not receive DOWN messages");
 
-        // Kill the process, then try to receive: times out, because we demonitored.
-        process::exit(&pid, ExitReason::Kill);
-        match down(&mut mb, reference, Duration::from_millis(100)) {
-            Some(reason) => println!("Got DOWN: {reason}"),
-            None => println!("No DOWN message received (as expected)"),
-        }
-        // ANCHOR_END: demonitor
+    // Kill the process, then try to receive: times out, because we demonitored.
+    process::exit(&pid, ExitReason::Kill);
+    otp::receive! { mb,
+        DOWN(r, p, reason) if r == reference && *p == pid => println!("Got DOWN: {reason}"),
+        after Duration::from_millis(100) => println!("No DOWN message received (as expected)"),
+    }
+    // ANCHOR_END: demonitor
 
-        // Too late: the process has already died, so its DOWN is in the mailbox.
-        println!();
-        let (pid, reference) = otp::spawn_monitor(worker);
-        pid.send(Order::Work);
-        let second = process::monitor(&pid);
-        down(&mut mb, second, Duration::from_secs(5)).expect("it stops");
-        println!(
-            "demonitor after the exit: was active = {}",
-            process::demonitor(reference)
-        );
-        println!(
-            "then: {}",
-            describe(down(&mut mb, reference, Duration::ZERO))
-        );
+    // Too late: the process has already died, so its DOWN is in the mailbox.
+    println!();
+    let (pid, reference) = otp::spawn_monitor(worker);
+    pid.send(Order::Work);
+    let second = process::monitor(&pid);
+    down(&mut mb, second, Duration::from_secs(5)).expect("it stops");
+    println!(
+        "demonitor after the exit: was active = {}",
+        process::demonitor(reference)
+    );
+    println!(
+        "then: {}",
+        describe(down(&mut mb, reference, Duration::ZERO))
+    );
 
-        let (pid, reference) = otp::spawn_monitor(worker);
-        pid.send(Order::Stop);
-        let second = process::monitor(&pid);
-        down(&mut mb, second, Duration::from_secs(5)).expect("it stops");
-        process::demonitor_flush(reference);
-        println!(
-            "demonitor_flush after the exit: {}",
-            describe(down(&mut mb, reference, Duration::ZERO))
-        );
-    });
+    let (pid, reference) = otp::spawn_monitor(worker);
+    pid.send(Order::Stop);
+    let second = process::monitor(&pid);
+    down(&mut mb, second, Duration::from_secs(5)).expect("it stops");
+    process::demonitor_flush(reference);
+    println!(
+        "demonitor_flush after the exit: {}",
+        describe(down(&mut mb, reference, Duration::ZERO))
+    );
 }
 
 fn describe(down: Option<ExitReason>) -> String {
