@@ -27,43 +27,40 @@
 use std::time::Duration;
 
 use otp::task::{self, Task};
-use otp::{Mailbox, Message};
+use otp::Mailbox;
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: basic
-        // Task.async creates a linked, monitored process and returns a task.
-        let task: Task<u32> = task::async_(|| {
-            println!("Task running in {:?}", otp::self_pid());
-            otp::sleep(Duration::from_millis(100));
-            42
-        });
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: basic
+    // Task.async creates a linked, monitored process and returns a task.
+    let task: Task<u32> = task::async_(|| {
+        println!("Task running in {:?}", otp::self_pid());
+        otp::sleep(Duration::from_millis(100));
+        42
+    });
 
-        println!("Task created: {task:?}");
-        println!("Doing other work while task runs...");
-        otp::sleep(Duration::from_millis(50));
-        println!("Still doing other work...");
+    println!("Task created: {task:?}");
+    println!("Doing other work while task runs...");
+    otp::sleep(Duration::from_millis(50));
+    println!("Still doing other work...");
 
-        // await_ waits until the task replies (up to 5 s) and returns its result.
-        let result = task.await_();
-        println!("Task result: {result}");
-        // ANCHOR_END: basic
+    // await_ waits until the task replies (up to 5 s) and returns its result.
+    let result = task.await_();
+    println!("Task result: {result}");
+    // ANCHOR_END: basic
 
-        // ANCHOR: timeout
-        // An await that runs out of time exits the caller (here a process of its own).
-        println!();
-        let (_, watch) = otp::spawn_monitor(|| {
-            let slow = task::async_(|| otp::sleep(Duration::from_millis(100)));
-            slow.await_timeout(Duration::from_millis(10));
-        });
-        if let Message::Down {
-            reference, reason, ..
-        } = mb.receive_message()
-        {
-            assert_eq!(reference, watch);
+    // ANCHOR: timeout
+    // An await that runs out of time exits the caller (here a process of its own).
+    println!();
+    let (_, watch) = otp::spawn_monitor(|| {
+        let slow = task::async_(|| otp::sleep(Duration::from_millis(100)));
+        slow.await_timeout(Duration::from_millis(10));
+    });
+    otp::receive! { mb,
+        DOWN(r, _, reason) if r == watch => {
             println!("A caller whose await timed out exited with:");
             println!("  {reason}");
         }
-        // ANCHOR_END: timeout
-    });
+    }
+    // ANCHOR_END: timeout
 }
