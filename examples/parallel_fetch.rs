@@ -46,31 +46,30 @@ fn fetch(source: &'static str, delay_ms: u64) -> Fetched {
     }
 }
 
+#[otp::main]
 fn main() {
-    otp::run(|| {
-        println!("Starting parallel fetch...");
-        let start_time = Instant::now();
+    println!("Starting parallel fetch...");
+    let start_time = Instant::now();
 
-        // ANCHOR: fetch
-        // Start all tasks concurrently, then wait for all of them.
-        let tasks: Vec<_> = SOURCES
-            .into_iter()
-            .map(|(source, delay)| task::async_(move || fetch(source, delay)))
-            .collect();
-        let results = task::await_many(tasks);
-        // ANCHOR_END: fetch
+    // ANCHOR: fetch
+    // Start all tasks concurrently, then wait for all of them.
+    let tasks: Vec<_> = SOURCES
+        .into_iter()
+        .map(|(source, delay)| task::async_(move || fetch(source, delay)))
+        .collect();
+    let results = task::await_many(tasks);
+    // ANCHOR_END: fetch
 
-        let total_time = start_time.elapsed().as_millis();
+    let total_time = start_time.elapsed().as_millis();
 
-        println!();
-        println!("Results:");
-        for r in &results {
-            println!("  {}: {} (took {}ms)", r.source, r.data, r.delay_ms);
-        }
+    println!();
+    println!("Results:");
+    for r in &results {
+        println!("  {}: {} (took {}ms)", r.source, r.data, r.delay_ms);
+    }
 
-        println!();
-        println!("Total time: {total_time}ms");
-        let sequential: u64 = results.iter().map(|r| r.delay_ms).sum();
-        println!("(Would have taken {sequential}ms sequentially)");
-    });
+    println!();
+    println!("Total time: {total_time}ms");
+    let sequential: u64 = results.iter().map(|r| r.delay_ms).sum();
+    println!("(Would have taken {sequential}ms sequentially)");
 }
