@@ -30,24 +30,23 @@ fn process_item(item: u64) -> u64 {
     item * 2
 }
 
+#[otp::main]
 fn main() {
-    otp::run(|| {
-        let items: Vec<u64> = (1..=10).collect();
-        println!("Processing {} items concurrently...", items.len());
-        let start = Instant::now();
+    let items: Vec<u64> = (1..=10).collect();
+    println!("Processing {} items concurrently...", items.len());
+    let start = Instant::now();
 
-        // Lazy: nothing runs until the stream is iterated; at most 4 tasks at once.
-        let results: Vec<u64> = task::async_stream(items, process_item)
-            .max_concurrency(4)
-            .timeout(Duration::from_secs(10))
-            .map(|outcome| match outcome {
-                Outcome::Ok(result) => result,
-                Outcome::Exit(reason) => panic!("a task failed: {reason}"),
-            })
-            .collect();
+    // Lazy: nothing runs until the stream is iterated; at most 4 tasks at once.
+    let results: Vec<u64> = task::async_stream(items, process_item)
+        .max_concurrency(4)
+        .timeout(Duration::from_secs(10))
+        .map(|outcome| match outcome {
+            Outcome::Ok(result) => result,
+            Outcome::Exit(reason) => panic!("a task failed: {reason}"),
+        })
+        .collect();
 
-        println!("Results: {results:?}");
-        println!("Total time: {}ms", start.elapsed().as_millis());
-    });
+    println!("Results: {results:?}");
+    println!("Total time: {}ms", start.elapsed().as_millis());
 }
 // ANCHOR_END: stream
