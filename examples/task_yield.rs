@@ -33,31 +33,30 @@ fn report(outcome: Option<Outcome<&str>>, still_running: &str) {
     }
 }
 
+#[otp::main]
 fn main() {
-    otp::run(|| {
-        // ANCHOR: yield
-        // Start a task.
-        let mut task = task::async_(|| {
-            otp::sleep(Duration::from_millis(200));
-            "completed"
-        });
-
-        // yield_ checks if the task is done without blocking indefinitely.
-        println!("Checking task (non-blocking)...");
-        report(
-            task.yield_(Duration::from_millis(50)),
-            "Task still running after 50ms",
-        );
-
-        // Check again.
-        report(
-            task.yield_(Duration::from_millis(50)),
-            "Task still running after 100ms total",
-        );
-
-        // Final await.
-        let result = task.await_();
-        println!("Final result: {result}");
-        // ANCHOR_END: yield
+    // ANCHOR: yield
+    // Start a task.
+    let mut task = task::async_(|| {
+        otp::sleep(Duration::from_millis(200));
+        "completed"
     });
+
+    // yield_ checks if the task is done without blocking indefinitely.
+    println!("Checking task (non-blocking)...");
+    report(
+        task.yield_(Duration::from_millis(50)),
+        "Task still running after 50ms",
+    );
+
+    // Check again.
+    report(
+        task.yield_(Duration::from_millis(50)),
+        "Task still running after 100ms total",
+    );
+
+    // Final await.
+    let result = task.await_();
+    println!("Final result: {result}");
+    // ANCHOR_END: yield
 }
