@@ -73,11 +73,10 @@ fn timed<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     (start.elapsed(), value)
 }
 
+#[otp::main]
 fn main() {
-    otp::run(|| {
-        let (t1, r1) = timed(|| (1..=5).map(bad_example::fetch_user).collect::<Vec<_>>());
-        println!("BadExample x5 sequential: {}ms -> {r1:?}", t1.as_millis());
-        let (t2, r2) = timed(|| good_example::fetch_users(1..=5));
-        println!("GoodExample batch of 5: {}ms -> {r2:?}", t2.as_millis());
-    });
+    let (t1, r1) = timed(|| (1..=5).map(bad_example::fetch_user).collect::<Vec<_>>());
+    println!("BadExample x5 sequential: {}ms -> {r1:?}", t1.as_millis());
+    let (t2, r2) = timed(|| good_example::fetch_users(1..=5));
+    println!("GoodExample batch of 5: {}ms -> {r2:?}", t2.as_millis());
 }
