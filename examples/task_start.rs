@@ -24,26 +24,23 @@
 
 use std::time::Duration;
 
-use otp::{process, task, Mailbox, Message};
+use otp::{process, task, Mailbox};
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // ANCHOR: start
-        // task::start creates an unlinked task: we do not care about its result.
-        let job = task::start(|| {
-            println!("Background job starting...");
-            otp::sleep(Duration::from_millis(100));
-            println!("Background job finished!");
-        });
-
-        println!("Main process continues immediately");
-
-        // Where the tutorial sleeps 1.5 s: wait for the job to end.
-        process::monitor(&job);
-        let Message::Down { .. } = mb.receive_message() else {
-            unreachable!("nothing else is sent to the root")
-        };
-        println!("Main process done");
-        // ANCHOR_END: start
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // ANCHOR: start
+    // task::start creates an unlinked task: we do not care about its result.
+    let job = task::start(|| {
+        println!("Background job starting...");
+        otp::sleep(Duration::from_millis(100));
+        println!("Background job finished!");
     });
+
+    println!("Main process continues immediately");
+
+    // Where the tutorial sleeps 1.5 s: wait for the job to end.
+    let watch = process::monitor(&job);
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
+    println!("Main process done");
+    // ANCHOR_END: start
 }
