@@ -34,7 +34,7 @@ use std::{
 };
 
 use otp::task::{self, OnTimeout, Outcome};
-use otp::{ExitReason, Mailbox, Message};
+use otp::{ExitReason, Mailbox};
 
 // ANCHOR: process
 /// `process_large_list/3`: at most `max_concurrency` at a time, 30 s per item.
@@ -84,54 +84,51 @@ fn show<R: Debug>((successes, failures): &(Vec<R>, Vec<ExitReason>)) -> String {
     format!("{{{successes:?}, {failures:?}}}")
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        let start = Instant::now();
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    let start = Instant::now();
+    let result = process_large_list(
+        1..=20u64,
+        |x| {
+            otp::sleep(Duration::from_millis(10));
+            x * 10
+        },
+        4,
+    );
+    println!(
+        "process_large_list(1..20, sleep 10ms, max_concurrency 4) took {}ms",
+        start.elapsed().as_millis()
+    );
+    println!("result: {}", show(&result));
+
+    // A timeout is a failure (the task is killed, the stream goes on).
+    println!();
+    let result = process_with_timeout(
+        [10u64, 200, 20],
+        |ms| {
+            otp::sleep(Duration::from_millis(ms));
+            ms
+        },
+        4,
+        Duration::from_millis(50),
+    );
+    println!(
+        "sleeps of 10, 200 and 20 ms, timeout 50 ms: {}",
+        show(&result)
+    );
+
+    // A crash is not a failure: it takes the caller down, through the link.
+    let (_, watch) = otp::spawn_monitor(|| {
         let result = process_large_list(
-            1..=20u64,
-            |x| {
-                otp::sleep(Duration::from_millis(10));
-                x * 10
-            },
+            [1u64, 2, 3],
+            |x| if x == 2 { panic!("bad item {x}") } else { x },
             4,
         );
-        println!(
-            "process_large_list(1..20, sleep 10ms, max_concurrency 4) took {}ms",
-            start.elapsed().as_millis()
-        );
-        println!("result: {}", show(&result));
-
-        // A timeout is a failure (the task is killed, the stream goes on).
-        println!();
-        let result = process_with_timeout(
-            [10u64, 200, 20],
-            |ms| {
-                otp::sleep(Duration::from_millis(ms));
-                ms
-            },
-            4,
-            Duration::from_millis(50),
-        );
-        println!(
-            "sleeps of 10, 200 and 20 ms, timeout 50 ms: {}",
-            show(&result)
-        );
-
-        // A crash is not a failure: it takes the caller down, through the link.
-        let (_, watch) = otp::spawn_monitor(|| {
-            let result = process_large_list(
-                [1u64, 2, 3],
-                |x| if x == 2 { panic!("bad item {x}") } else { x },
-                4,
-            );
-            println!("never printed: {}", show(&result));
-        });
-        if let Message::Down {
-            reference, reason, ..
-        } = mb.receive_message()
-        {
-            assert_eq!(reference, watch);
+        println!("never printed: {}", show(&result));
+    });
+    otp::receive! { mb,
+        DOWN(r, _, reason) if r == watch => {
             println!("a processor that panics: the caller exited with {reason}");
         }
-    });
+    }
 }
