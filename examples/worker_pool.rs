@@ -10,11 +10,12 @@
 //!   end
 //! ```
 //!
-//! `make_ref()` is [`otp::make_ref`]; `:queue` is a `VecDeque`; the caller's wait for one
-//! result among several is a selective receive on the reference
-//! ([`Mailbox::receive_if_timeout`]), so results that arrive early wait their turn in the
-//! mailbox. Jobs are an enum, so the tutorial's `{:error, {:unknown_job, _}}` clause cannot
-//! happen.
+//! `spawn(WorkerPool, :start_pool, [3])` is [`otp::spawn_apply`]`(start_pool, (3, starter))`;
+//! `make_ref()` is [`otp::make_ref`]; `:queue` is a `VecDeque`. Every `receive` is an
+//! [`otp::receive!`]: the caller's wait for one result among several pins the reference in a
+//! guard (`{:result, ^ref, result}`), with an `after`, so results that arrive early wait their
+//! turn in the mailbox. Jobs are an enum, so the tutorial's `{:error, {:unknown_job, _}}`
+//! clause cannot happen.
 //!
 //! What the BEAM shows: all six jobs complete with the right results, collected in submission
 //! order; the interleaving of the lines and the status differ from run to run, because the
@@ -27,7 +28,8 @@
 //! its workers' exits.
 //!
 //! One more difference in the order of lines: the workers have not run yet when the first jobs
-//! reach them, and unstarted processes start newest first here, so worker 3 prints first.
+//! reach them, and unstarted processes start newest first here, so worker 3 usually prints
+//! first (a race with the other schedulers, as every order between processes is).
 //!
 //! The last part runs the same jobs the OTP way: [`task::async_stream`] with
 //! `max_concurrency(3)` is a bounded pool of processes, results in order, in one expression.
@@ -40,7 +42,7 @@ use std::{
     time::Duration,
 };
 
-use otp::{process, task, Mailbox, MessageRef, Pid, Ref};
+use otp::{process, task, Mailbox, Pid, Ref};
 
 /// A job, printed as the tutorial's tuples: `{:double, 5}`.
 #[derive(Clone, Copy)]
@@ -116,9 +118,9 @@ struct PoolStatus {
 }
 
 /// `WorkerPool.worker_loop/1`.
-fn worker_loop(id: usize, mut mb: Mailbox<WorkerMsg>) {
+fn worker_loop(mut mb: Mailbox<WorkerMsg>, id: usize) {
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
             WorkerMsg::Job(job, pool, reference) => {
                 println!("Worker {id} processing: {job}");
                 let result = process_job(job);
@@ -144,7 +146,7 @@ struct Pool {
 fn start_pool(mut mb: Mailbox<PoolMsg>, num_workers: usize, starter: Pid<ClientMsg>) {
     println!("Starting pool with {num_workers} workers...");
     let workers: Vec<_> = (1..=num_workers)
-        .map(|i| otp::spawn_link(move |mb: Mailbox<WorkerMsg>| worker_loop(i, mb)))
+        .map(|i| otp::spawn_link(move |mb| worker_loop(mb, i)))
         .collect();
     println!("Workers started: {workers:?}");
     starter.send(ClientMsg::Started);
@@ -156,7 +158,7 @@ fn start_pool(mut mb: Mailbox<PoolMsg>, num_workers: usize, starter: Pid<ClientM
         pending: HashMap::new(),
     };
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
             // New job submission.
             PoolMsg::Submit(job, caller, reference) => {
                 println!("Pool received job: {job}");
@@ -198,10 +200,7 @@ fn start_pool(mut mb: Mailbox<PoolMsg>, num_workers: usize, starter: Pid<ClientM
                     worker.send(WorkerMsg::Stop);
                 }
                 for watch in watches {
-                    mb.select(
-                        None,
-                        |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-                    );
+                    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
                 }
                 return;
             }
@@ -225,22 +224,15 @@ mod pool_client {
         reference: Ref,
         timeout: Duration,
     ) -> Option<Ok> {
-        let reply = mb.receive_if_timeout(
-            timeout,
-            |m| matches!(m, ClientMsg::Result(r, _) if *r == reference),
-        );
-        match reply {
-            Some(ClientMsg::Result(_, result)) => Some(result),
-            _ => None,
+        otp::receive! { mb,
+            ClientMsg::Result(r, result) if r == reference => Some(result),
+            after timeout => None,
         }
     }
 
     pub fn status(pool: &Pid<PoolMsg>, mb: &mut Mailbox<ClientMsg>) -> PoolStatus {
         pool.send(PoolMsg::Status(mb.pid()));
-        match mb.receive_if(|m| matches!(m, ClientMsg::Status(_))) {
-            ClientMsg::Status(status) => status,
-            _ => unreachable!("receive_if returns a status"),
-        }
+        otp::receive! { mb, ClientMsg::Status(status) => status }
     }
 }
 
@@ -253,61 +245,57 @@ const JOBS: [Job; 6] = [
     Job::Double(3),
 ];
 
-fn main() {
-    otp::run(|mut mb: Mailbox<ClientMsg>| {
-        // Start a pool with 3 workers and wait until it is up.
-        let me = mb.pid();
-        let starter = me.clone();
-        let pool = otp::spawn(move |mb: Mailbox<PoolMsg>| start_pool(mb, 3, starter));
-        mb.receive_if(|m| matches!(m, ClientMsg::Started));
+#[otp::main]
+fn main(mut mb: Mailbox<ClientMsg>) {
+    // Start a pool with 3 workers and wait until it is up.
+    let me = mb.pid();
+    let starter = me.clone();
+    let pool = otp::spawn_apply(start_pool, (3, starter));
+    otp::receive! { mb, ClientMsg::Started => {} }
 
-        // Submit more jobs than workers.
-        println!();
-        println!("--- Submitting {} jobs ---", JOBS.len());
-        println!();
-        let refs: Vec<(Job, Ref)> = JOBS
-            .iter()
-            .map(|&job| (job, pool_client::submit(&pool, &me, job)))
-            .collect();
+    // Submit more jobs than workers.
+    println!();
+    println!("--- Submitting {} jobs ---", JOBS.len());
+    println!();
+    let refs: Vec<(Job, Ref)> = JOBS
+        .iter()
+        .map(|&job| (job, pool_client::submit(&pool, &me, job)))
+        .collect();
 
-        let status = pool_client::status(&pool, &mut mb);
-        println!("Pool Status:");
-        println!("  Available workers: {}", status.available);
-        println!("  Queued jobs: {}", status.queued);
-        println!("  Pending jobs: {}", status.pending);
-        println!();
+    let status = pool_client::status(&pool, &mut mb);
+    println!("Pool Status:");
+    println!("  Available workers: {}", status.available);
+    println!("  Queued jobs: {}", status.queued);
+    println!("  Pending jobs: {}", status.pending);
+    println!();
 
-        // Collect the results, in submission order.
-        println!("--- Collecting results ---");
-        println!();
-        for (job, reference) in refs {
-            match pool_client::await_result(&mut mb, reference, Duration::from_secs(10)) {
-                Some(result) => println!("Job {job} => {result}"),
-                None => println!("Job {job} => {{:error, :timeout}}"),
-            }
+    // Collect the results, in submission order.
+    println!("--- Collecting results ---");
+    println!();
+    for (job, reference) in refs {
+        match pool_client::await_result(&mut mb, reference, Duration::from_secs(10)) {
+            Some(result) => println!("Job {job} => {result}"),
+            None => println!("Job {job} => {{:error, :timeout}}"),
         }
-        println!();
-        println!("--- All jobs completed ---");
+    }
+    println!();
+    println!("--- All jobs completed ---");
 
-        // Shut down, and wait until the pool (and so its workers) has stopped.
-        let watch = process::monitor(&pool);
-        pool.send(PoolMsg::Stop);
-        mb.select(
-            None,
-            |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-        );
+    // Shut down, and wait until the pool (and so its workers) has stopped.
+    let watch = process::monitor(&pool);
+    pool.send(PoolMsg::Stop);
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
 
-        // ANCHOR: stream
-        // The same jobs, the OTP way: a bounded stream of tasks, results in input order.
-        println!();
-        println!("--- The same jobs with task::async_stream, max_concurrency 3 ---");
-        let results = task::async_stream(JOBS, process_job).max_concurrency(3);
-        for (job, result) in JOBS.iter().zip(results) {
-            match result {
-                task::Outcome::Ok(result) => println!("Job {job} => {result}"),
-                task::Outcome::Exit(reason) => println!("Job {job} => {{:exit, {reason}}}"),
-            }
+    // ANCHOR: stream
+    // The same jobs, the OTP way: a bounded stream of tasks, results in input order.
+    println!();
+    println!("--- The same jobs with task::async_stream, max_concurrency 3 ---");
+    let results = task::async_stream(JOBS, process_job).max_concurrency(3);
+    for (job, result) in JOBS.iter().zip(results) {
+        match result {
+            task::Outcome::Ok(result) => println!("Job {job} => {result}"),
+            task::Outcome::Exit(reason) => println!("Job {job} => {{:exit, {reason}}}"),
         }
-        // ANCHOR_END: stream
-    });
+    }
+    // ANCHOR_END: stream
 }
