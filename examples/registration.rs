@@ -17,15 +17,16 @@
 //! the VM's life (the BEAM prints a redefinition warning). otp's key-value
 //! [`Registry`](otp::registry) is a different thing (keys to processes, many per name).
 //!
-//! The second half is the idiomatic counter: a named GenServer, whose client API is calls and
-//! casts by name through [`Server::named`].
+//! The second half is the idiomatic counter: a named GenServer written with
+//! [`#[otp::gen_server]`](otp::gen_server), whose generated client makes the calls and casts by
+//! name (`CounterServerClient::named`), as the tutorial's `CounterClient` sends by name.
 //!
 //! Run with `cargo run --release --example registration`.
 
 use std::time::Duration;
 
-use otp::gen_server::{CallResult, CastResult, From, GenServer, Server, StartOptions};
-use otp::{process, ExitReason, Mailbox, Message, Pid};
+use otp::gen_server::StartOptions;
+use otp::{process, ExitReason, Mailbox, Pid};
 
 /// The counter's messages.
 enum Counter {
@@ -39,7 +40,7 @@ enum Counter {
 fn counter_loop(mut mb: Mailbox<Counter>) {
     let mut count = 0;
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
             Counter::Increment => count += 1,
             Counter::Decrement => count -= 1,
             Counter::Get(caller) => caller.send(count),
@@ -72,7 +73,10 @@ mod counter_client {
     /// The count, or `None` after a second (`{:error, :timeout}`).
     pub fn get(mb: &mut Mailbox<i64>) -> Option<i64> {
         process::send_named("counter", Counter::Get(mb.pid())).expect("a counter is registered");
-        mb.receive_timeout(Duration::from_secs(1))
+        otp::receive! { mb,
+            count => Some(count),
+            after Duration::from_secs(1) => None,
+        }
     }
 }
 // ANCHOR_END: counter
@@ -80,78 +84,64 @@ mod counter_client {
 /// The same counter as a GenServer: the state is the count.
 struct CounterServer(i64);
 
-/// Casts: fire and forget.
-enum Change {
-    Increment,
-    Decrement,
-}
-
-impl GenServer for CounterServer {
-    type Call = (); // "what is the count?"
-    type Reply = i64;
-    type Cast = Change;
-    type Info = ();
-    type Continue = ();
-
-    fn handle_call(&mut self, (): (), _from: From<i64>) -> CallResult<i64> {
-        CallResult::reply(self.0)
+#[otp::gen_server]
+impl CounterServer {
+    /// Fire and forget.
+    #[cast]
+    fn increment(&mut self) {
+        self.0 += 1;
     }
 
-    fn handle_cast(&mut self, change: Change) -> CastResult {
-        match change {
-            Change::Increment => self.0 += 1,
-            Change::Decrement => self.0 -= 1,
-        }
-        CastResult::noreply()
+    #[cast]
+    fn decrement(&mut self) {
+        self.0 -= 1;
+    }
+
+    /// What is the count?
+    #[call]
+    fn get(&self) -> i64 {
+        self.0
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<i64>| {
-        let pid = start_counter();
+#[otp::main]
+fn main(mut mb: Mailbox<i64>) {
+    let pid = start_counter();
 
-        counter_client::increment();
-        counter_client::increment();
-        counter_client::increment();
-        println!("Count: {}", show(counter_client::get(&mut mb)));
+    counter_client::increment();
+    counter_client::increment();
+    counter_client::increment();
+    println!("Count: {}", show(counter_client::get(&mut mb)));
 
-        counter_client::decrement();
-        println!("Count: {}", show(counter_client::get(&mut mb)));
+    counter_client::decrement();
+    println!("Count: {}", show(counter_client::get(&mut mb)));
 
-        // Stop it; once it has exited, the name is free again.
-        let watch = process::monitor(&pid);
-        process::send_named("counter", Counter::Stop).expect("a counter is registered");
-        let Some(Message::Down { .. }) = mb.select(
-            None,
-            |m| matches!(m, otp::MessageRef::Down { reference, .. } if reference == watch),
-        ) else {
-            unreachable!("an infinite select returns its match")
-        };
-        println!(
-            "whereis(:counter) after it stopped: {:?}",
-            process::whereis("counter")
-        );
+    // Stop it; once it has exited, the name is free again.
+    let watch = process::monitor(&pid);
+    process::send_named("counter", Counter::Stop).expect("a counter is registered");
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
+    println!(
+        "whereis(:counter) after it stopped: {:?}",
+        process::whereis("counter")
+    );
 
-        // ANCHOR: named
-        // The idiomatic counter: a named GenServer.
-        println!();
-        println!("--- The same counter as a named GenServer ---");
-        StartOptions::new()
-            .name("counter")
-            .start(CounterServer(0))
-            .expect("the name is free again");
-        let counter = Server::<CounterServer>::named("counter");
-        for _ in 0..3 {
-            counter.cast(Change::Increment).unwrap();
-        }
-        println!("Count: {}", counter.call(()).unwrap());
-        counter.cast(Change::Decrement).unwrap();
-        println!("Count: {}", counter.call(()).unwrap());
-        // ANCHOR_END: named
-        counter
-            .stop(ExitReason::Normal, Duration::from_secs(5))
-            .unwrap();
-    });
+    // ANCHOR: named
+    // The idiomatic counter: a named GenServer.
+    println!();
+    println!("--- The same counter as a named GenServer ---");
+    let options = StartOptions::new().name("counter");
+    CounterServerClient::start_with(options, CounterServer(0)).expect("the name is free again");
+    let counter = CounterServerClient::named("counter");
+    for _ in 0..3 {
+        counter.increment().unwrap();
+    }
+    println!("Count: {}", counter.get().unwrap());
+    counter.decrement().unwrap();
+    println!("Count: {}", counter.get().unwrap());
+    // ANCHOR_END: named
+    counter
+        .stop(ExitReason::Normal, Duration::from_secs(5))
+        .unwrap();
 }
 
 /// `#{count}`, or the client's `{:error, :timeout}`.
