@@ -19,9 +19,11 @@
 //!   list of 1000 numbers here is a `Vec` on the heap, so it is not counted).
 //! * `current_function` is where the process is blocked: the BEAM prints
 //!   `{ProcessInspection, :loop, 1}`, not the tutorial's `{:erl_prim_loader, :loop, 3}`. Ours
-//!   is the source location of the `receive` it is parked in. `initial_call` names the function
-//!   it was spawned with: for a closure, a closure's type name, where the BEAM says
-//!   `{:erlang, :apply, 2}` for a fun.
+//!   is the source location of the `receive!` it is parked in. `initial_call` names the
+//!   function it was spawned with. The tutorial spawns a fun, for which the BEAM says
+//!   `{:erlang, :apply, 2}`; here the process runs a named function, started with
+//!   [`otp::spawn_apply`]`(inspected, (ready,))`, so it says `process_info::inspected` (for a
+//!   closure it would be the closure's type name).
 //! * Reductions count the runtime calls a process makes (sends, receives, spawns), not every
 //!   function call as the BEAM's do, so the figure is far below the BEAM's 3739.
 //! * The BEAM counts 53 processes (its own system processes included); here there are only the
@@ -47,9 +49,9 @@ fn inspected(mut mb: Mailbox<Msg>, ready: Pid<()>) {
     let data: Vec<u64> = (1..=1000).collect();
     ready.send(());
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
             Msg::Stop => break,
-            Msg::Other => {}
+            _ => {}
         }
     }
     drop(data);
@@ -65,42 +67,40 @@ fn status(info: &ProcessInfo) -> &'static str {
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        // Start a process with some state, and wait until it is ready.
-        let ready = mb.pid();
-        let pid = otp::spawn(move |mb: Mailbox<Msg>| inspected(mb, ready));
-        mb.receive();
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    // Start a process with some state, and wait until it is ready.
+    let pid = otp::spawn_apply(inspected, (mb.pid(),));
+    mb.receive();
 
-        // ANCHOR: info
-        // Get process info.
-        let info = process::info(&pid).expect("it is alive");
-        println!("Process: {pid:?}");
-        println!("Status: {}", status(&info));
-        println!("Memory: {} bytes", info.memory);
-        println!("Message queue length: {}", info.message_queue_len);
-        println!("Reductions: {}", info.reductions);
-        match info.current_location {
-            Some(at) => println!("Current function: receive at {at}"),
-            None => println!("Current function: (running)"),
-        }
-        println!("Initial call: {}", info.initial_call);
+    // ANCHOR: info
+    // Get process info.
+    let info = process::info(&pid).expect("it is alive");
+    println!("Process: {pid:?}");
+    println!("Status: {}", status(&info));
+    println!("Memory: {} bytes", info.memory);
+    println!("Message queue length: {}", info.message_queue_len);
+    println!("Reductions: {}", info.reductions);
+    match info.current_location {
+        Some(at) => println!("Current function: receive at {at}"),
+        None => println!("Current function: (running)"),
+    }
+    println!("Initial call: {}", info.initial_call);
 
-        // Send some messages, and check the queue again.
-        for _msg in ["msg1", "msg2", "msg3"] {
-            pid.send(Msg::Other);
-        }
-        let updated = process::info(&pid).expect("it is alive");
-        println!();
-        println!("After sending messages:");
-        println!("Message queue length: {}", updated.message_queue_len);
-        println!("Memory: {} bytes", updated.memory);
+    // Send some messages, and check the queue again.
+    for _msg in ["msg1", "msg2", "msg3"] {
+        pid.send(Msg::Other);
+    }
+    let updated = process::info(&pid).expect("it is alive");
+    println!();
+    println!("After sending messages:");
+    println!("Message queue length: {}", updated.message_queue_len);
+    println!("Memory: {} bytes", updated.memory);
 
-        // List all processes.
-        println!();
-        println!("Total processes in system: {}", process::list().len());
-        // ANCHOR_END: info
+    // List all processes.
+    println!();
+    println!("Total processes in system: {}", process::list().len());
+    // ANCHOR_END: info
 
-        pid.send(Msg::Stop);
-    });
+    pid.send(Msg::Stop);
 }
