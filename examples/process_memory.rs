@@ -39,42 +39,41 @@ fn rss_bytes() -> usize {
 /// What the root hears from the processes it spawned.
 struct Ready;
 
-fn main() {
+#[otp::main]
+fn main(mut mb: Mailbox<Ready>) {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    otp::run(move |mut mb: Mailbox<Ready>| {
-        let initial_memory = rss_bytes();
+    let initial_memory = rss_bytes();
 
-        // ANCHOR: spawn
-        // Spawn the processes; each one says it is ready, then waits for :stop.
-        let root = mb.pid();
-        let pids: Vec<_> = (0..n)
-            .map(|_| {
-                let root = root.clone();
-                otp::spawn(move |mut mb: Mailbox<()>| {
-                    root.send(Ready);
-                    mb.receive(); // :stop
-                })
+    // ANCHOR: spawn
+    // Spawn the processes; each one says it is ready, then waits for :stop.
+    let root = mb.pid();
+    let pids: Vec<_> = (0..n)
+        .map(|_| {
+            let root = root.clone();
+            otp::spawn(move |mut mb: Mailbox<()>| {
+                root.send(Ready);
+                mb.receive(); // :stop
             })
-            .collect();
-        for _ in 0..n {
-            let Ready = mb.receive();
-        }
-        // ANCHOR_END: spawn
+        })
+        .collect();
+    for _ in 0..n {
+        let Ready = mb.receive();
+    }
+    // ANCHOR_END: spawn
 
-        let final_memory = rss_bytes();
-        let memory_per_process = final_memory.saturating_sub(initial_memory) as f64 / n as f64;
-        println!("Memory per process: {memory_per_process} bytes");
-        println!("Total processes: {}", pids.len());
-        if let Some(info) = pids.first().and_then(process::info) {
-            println!("One idle process, by process::info: {} bytes", info.memory);
-        }
+    let final_memory = rss_bytes();
+    let memory_per_process = final_memory.saturating_sub(initial_memory) as f64 / n as f64;
+    println!("Memory per process: {memory_per_process} bytes");
+    println!("Total processes: {}", pids.len());
+    if let Some(info) = pids.first().and_then(process::info) {
+        println!("One idle process, by process::info: {} bytes", info.memory);
+    }
 
-        // Clean up.
-        for pid in &pids {
-            pid.send(());
-        }
-    });
+    // Clean up.
+    for pid in &pids {
+        pid.send(());
+    }
 }
