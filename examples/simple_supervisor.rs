@@ -12,14 +12,14 @@
 //! end
 //! ```
 //!
-//! The `^worker` pin becomes a [`Mailbox::select`] that takes only the current worker's `EXIT`
-//! (or `:stop`). What the real BEAM shows, beyond the tutorial's sample output:
+//! The receive is an [`otp::receive!`], and the `^worker` pin becomes a guard
+//! (`EXIT(from, reason) if *from == worker`), so it takes only the current worker's `EXIT` (or
+//! `:stop`). What the real BEAM shows, beyond the tutorial's sample output:
 //!
 //! * A worker that **exits normally is restarted too** (`Worker exited normally`, then
 //!   `Starting worker...`): the loop restarts on every exit.
-//! * Every crash also logs `[error] Process #PID<...> raised an exception` on the BEAM. Our
-//!   runtime logs crashes through `tracing`, so they show only where a subscriber is installed;
-//!   this example has none.
+//! * Every crash is also logged, on stderr: `[error] Process #PID<...> raised an exception`,
+//!   then the exception (ours: the panic's message and location), on both runtimes.
 //! * When it gives up (the BEAM's variant `23b`, an always-failing worker and
 //!   `max_restarts: 2`: three crashes), its function returns `:shutdown`, but a returning
 //!   function exits `:normal`: nobody is told that the supervisor gave up.
@@ -45,7 +45,7 @@ use std::{
 
 use otp::gen_server::StartError;
 use otp::supervisor::{self, ChildSpec, Options, Restart, Strategy};
-use otp::{process, AnyPid, ExitReason, Mailbox, Message, MessageRef, Pid};
+use otp::{process, AnyPid, ExitReason, Mailbox, Pid};
 
 /// The hand-rolled supervisor's own message: `:stop`.
 struct Stop;
@@ -78,17 +78,11 @@ fn supervisor_loop(
         let f = worker_fn.clone();
         let worker = otp::spawn_link(move || f());
 
-        let message = mb.select(None, |m| match m {
-            MessageRef::Exit { from, .. } => *from == worker,
-            MessageRef::User(Stop) => true,
-            _ => false,
-        });
-        match message {
-            Some(Message::Exit {
-                reason: ExitReason::Normal,
-                ..
-            }) => println!("[Supervisor] Worker exited normally"),
-            Some(Message::Exit { reason, .. }) => {
+        otp::receive! { mb,
+            EXIT(from, ExitReason::Normal) if *from == worker => {
+                println!("[Supervisor] Worker exited normally");
+            }
+            EXIT(from, reason) if *from == worker => {
                 println!("[Supervisor] Worker crashed: {reason}");
                 let now = Instant::now();
                 restart_times.retain(|t| now - *t < restart_window);
@@ -100,12 +94,11 @@ fn supervisor_loop(
                 otp::sleep(Duration::from_millis(10)); // brief delay before restart
                 restart_times.push(now);
             }
-            Some(Message::User(Stop)) => {
+            Stop => {
                 println!("[Supervisor] Stopping...");
                 process::exit(&worker, ExitReason::Shutdown);
                 return;
             }
-            _ => unreachable!("select returns what it accepted"),
         }
     }
 }
@@ -145,41 +138,37 @@ impl Flaky {
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<Progress>| {
-        // The tutorial's demo: a flaky worker, max_restarts 5.
-        let flaky = Arc::new(Flaky {
-            runs: AtomicUsize::new(0),
-            crash_on: &[2, 3],
-            steps: 5,
-            observer: mb.pid(),
-        });
-        let worker_fn = flaky.clone();
-        let sup =
-            start_simple_supervisor(Arc::new(move || worker_fn.run()), 5, Duration::from_secs(5));
-        let watch = process::monitor(&sup);
-        mb.receive_if(|p| *p == Progress::Step(6, 5));
-        sup.send(Stop);
-        wait_down(&mut mb, watch);
-        // The rest of the workers' progress reports are of no interest any more.
-        while mb.try_receive().is_some() {}
-
-        // The BEAM's 23b: a worker that always fails, max_restarts 2.
-        println!();
-        println!("--- A worker that always fails, max_restarts 2 ---");
-        let sup = start_simple_supervisor(
-            Arc::new(|| otp::exit(ExitReason::custom("always_fails"))),
-            2,
-            Duration::from_secs(5),
-        );
-        let watch = process::monitor(&sup);
-        let reason = wait_down(&mut mb, watch);
-        println!(
-            "SimpleSupervisor process exited with reason {reason} (nobody is told it gave up)"
-        );
-
-        real_supervisor(&mut mb);
+#[otp::main]
+fn main(mut mb: Mailbox<Progress>) {
+    // The tutorial's demo: a flaky worker, max_restarts 5.
+    let flaky = Arc::new(Flaky {
+        runs: AtomicUsize::new(0),
+        crash_on: &[2, 3],
+        steps: 5,
+        observer: mb.pid(),
     });
+    let worker_fn = flaky.clone();
+    let sup = start_simple_supervisor(Arc::new(move || worker_fn.run()), 5, Duration::from_secs(5));
+    let watch = process::monitor(&sup);
+    otp::receive! { mb, Progress::Step(6, 5) => {} }
+    sup.send(Stop);
+    wait_down(&mut mb, watch);
+    // The rest of the workers' progress reports are of no interest any more.
+    while mb.try_receive().is_some() {}
+
+    // The BEAM's 23b: a worker that always fails, max_restarts 2.
+    println!();
+    println!("--- A worker that always fails, max_restarts 2 ---");
+    let sup = start_simple_supervisor(
+        Arc::new(|| otp::exit(ExitReason::custom("always_fails"))),
+        2,
+        Duration::from_secs(5),
+    );
+    let watch = process::monitor(&sup);
+    let reason = wait_down(&mut mb, watch);
+    println!("SimpleSupervisor process exited with reason {reason} (nobody is told it gave up)");
+
+    real_supervisor(&mut mb);
 }
 
 // ANCHOR: real
@@ -203,9 +192,7 @@ fn real_supervisor(mb: &mut Mailbox<Progress>) {
     let sup = supervisor::start_link(vec![spec], Options::new(Strategy::OneForOne))
         .expect("the supervisor starts");
     // When the third run is done and gone, the supervisor has heard of its exit too.
-    let Progress::Done(_, last) = mb.receive_if(|p| matches!(p, Progress::Done(3, _))) else {
-        unreachable!("receive_if returns a Done")
-    };
+    let last = otp::receive! { mb, Progress::Done(3, last) => last };
     let watch = process::monitor(&last);
     wait_down(mb, watch);
     let counts = sup.count_children().expect("the supervisor answers");
@@ -231,23 +218,15 @@ fn real_supervisor(mb: &mut Mailbox<Progress>) {
     )
     .expect("the supervisor starts");
     let sup_pid = sup.pid().expect("it is running");
-    let exit = mb.select(
-        None,
-        |m| matches!(m, MessageRef::Exit { from, .. } if *from == sup_pid),
-    );
-    if let Some(Message::Exit { reason, .. }) = exit {
-        println!("The supervisor gave up and exited with {reason}; its parent got the EXIT");
+    otp::receive! { mb,
+        EXIT(from, reason) if *from == sup_pid => {
+            println!("The supervisor gave up and exited with {reason}; its parent got the EXIT");
+        }
     }
 }
 // ANCHOR_END: real
 
 /// Waits for the `DOWN` of `watch` and returns its reason.
 fn wait_down(mb: &mut Mailbox<Progress>, watch: otp::Ref) -> ExitReason {
-    match mb.select(
-        None,
-        |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-    ) {
-        Some(Message::Down { reason, .. }) => reason,
-        _ => unreachable!("select returns what it accepted"),
-    }
+    otp::receive! { mb, DOWN(r, _, reason) if r == watch => reason }
 }
