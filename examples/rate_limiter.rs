@@ -9,24 +9,26 @@
 //! ```
 //!
 //! [`otp::send_after`] is `Process.send_after/3`. Each check carries a fresh reference
-//! ([`otp::make_ref`]) and the client waits selectively for the reply with that reference, so
-//! a late reply to an earlier check can never be taken for this one.
+//! ([`otp::make_ref`]) and the client waits for the reply with that reference (an
+//! [`otp::receive!`] whose guards pin it, with an `after`), so a late reply to an earlier
+//! check can never be taken for this one.
 //!
 //! The BEAM prints exactly the tutorial's output. The times are scaled down: a refill every
 //! 100 ms instead of every second, and a wait of 250 ms instead of 2 s. (The tutorial waits
 //! exactly two refill intervals, which races with the second refill; the BEAM's run won the
 //! race, hence `{4, 5}`; the extra 50 ms here makes that the only outcome.)
 //!
-//! The second half is the same limiter as a GenServer, the way one would write it in OTP: the
-//! client API is `call`s (with their timeout and typed errors), and the bucket refills lazily
-//! from the clock when it is asked, so there is no timer at all and an idle limiter costs
-//! nothing.
+//! The second half is the same limiter as a GenServer, the way one would write it in OTP, with
+//! [`#[otp::gen_server]`](otp::gen_server): the client API is the generated calls (with their
+//! timeout and typed errors), and the server refills itself as the tutorial's does, with a
+//! timer it sends itself from its own callbacks: `TokenBucketClient::current()` is `self()`,
+//! and its `send_after` is `Process.send_after(self(), :refill, interval)`.
 //!
 //! Run with `cargo run --release --example rate_limiter`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use otp::gen_server::{self, CallResult, From, GenServer};
+use otp::gen_server::Info;
 use otp::{ExitReason, Mailbox, Pid, Ref};
 
 /// The limiter's messages.
@@ -65,7 +67,7 @@ fn start_link(max_tokens: u32, refill_rate: u32, refill_interval: Duration) -> P
             refill_interval,
         };
         loop {
-            match mb.receive() {
+            otp::receive! { mb,
                 Limiter::Check(caller, reference) if state.tokens > 0 => {
                     caller.send(Reply::Ok(reference));
                     state.tokens -= 1;
@@ -112,23 +114,19 @@ mod client {
     pub fn check(limiter: &Pid<Limiter>, mb: &mut Mailbox<Reply>) -> Check {
         let reference = otp::make_ref();
         limiter.send(Limiter::Check(mb.pid(), reference));
-        let reply = mb.receive_if_timeout(
-            TIMEOUT,
-            |r| matches!(r, Reply::Ok(x) | Reply::RateLimited(x) if *x == reference),
-        );
-        match reply {
-            Some(Reply::Ok(_)) => Check::Ok,
-            Some(_) => Check::RateLimited,
-            None => Check::Timeout,
+        otp::receive! { mb,
+            Reply::Ok(r) if r == reference => Check::Ok,
+            Reply::RateLimited(r) if r == reference => Check::RateLimited,
+            after TIMEOUT => Check::Timeout,
         }
     }
 
     /// `{current, max}`, or `None` on timeout.
     pub fn status(limiter: &Pid<Limiter>, mb: &mut Mailbox<Reply>) -> Option<(u32, u32)> {
         limiter.send(Limiter::Status(mb.pid()));
-        match mb.receive_if_timeout(TIMEOUT, |r| matches!(r, Reply::Status(..))) {
-            Some(Reply::Status(current, max)) => Some((current, max)),
-            _ => None,
+        otp::receive! { mb,
+            Reply::Status(current, max) => Some((current, max)),
+            after TIMEOUT => None,
         }
     }
 }
@@ -186,78 +184,74 @@ fn demo(mb: &mut Mailbox<Reply>) {
 }
 
 // ANCHOR: genserver
-/// The same bucket as a GenServer: refilled from the clock when asked.
+/// The same bucket as a GenServer, refilled by a timer it sends itself.
 struct TokenBucket {
     tokens: u32,
     max_tokens: u32,
     refill_rate: u32,
     refill_interval: Duration,
-    last_refill: Instant,
 }
 
+/// `{:error, :rate_limited}`.
+struct RateLimited;
+
+/// The timer's message: `:refill`.
+struct Refill;
+
+#[otp::gen_server]
 impl TokenBucket {
-    fn new(max_tokens: u32, refill_rate: u32, refill_interval: Duration) -> TokenBucket {
-        TokenBucket {
-            tokens: max_tokens,
-            max_tokens,
-            refill_rate,
-            refill_interval,
-            last_refill: Instant::now(),
+    /// Schedules the first refill.
+    #[init]
+    fn init(&mut self) {
+        self.schedule_refill();
+    }
+
+    /// `:ok` (taking a token), or `{:error, :rate_limited}`.
+    #[call]
+    fn check(&mut self) -> Result<(), RateLimited> {
+        if self.tokens == 0 {
+            return Err(RateLimited);
+        }
+        self.tokens -= 1;
+        Ok(())
+    }
+
+    /// `{current, max}`.
+    #[call]
+    fn status(&self) -> (u32, u32) {
+        (self.tokens, self.max_tokens)
+    }
+
+    #[handle_info]
+    fn refill(&mut self, info: Info<Refill>) {
+        if let Info::Message(Refill) = info {
+            self.tokens = (self.tokens + self.refill_rate).min(self.max_tokens);
+            self.schedule_refill();
         }
     }
 
-    /// Adds the refills due since the last one.
-    fn refill(&mut self) {
-        let intervals = self.last_refill.elapsed().as_nanos() / self.refill_interval.as_nanos();
-        let intervals = u32::try_from(intervals).unwrap_or(u32::MAX);
-        if intervals > 0 {
-            let added = intervals.saturating_mul(self.refill_rate);
-            self.tokens = self.tokens.saturating_add(added).min(self.max_tokens);
-            self.last_refill += self.refill_interval * intervals;
-        }
-    }
-}
-
-enum Request {
-    Check,
-    Status,
-}
-
-impl GenServer for TokenBucket {
-    type Call = Request;
-    type Reply = Result<(u32, u32), Check>;
-    type Cast = ();
-    type Info = ();
-    type Continue = ();
-
-    fn handle_call(
-        &mut self,
-        request: Request,
-        _from: From<Self::Reply>,
-    ) -> CallResult<Self::Reply> {
-        self.refill();
-        let reply = match request {
-            Request::Check if self.tokens > 0 => {
-                self.tokens -= 1;
-                Ok((self.tokens, self.max_tokens))
-            }
-            Request::Check => Err(Check::RateLimited),
-            Request::Status => Ok((self.tokens, self.max_tokens)),
-        };
-        CallResult::reply(reply)
+    /// `Process.send_after(self(), :refill, interval)`, from inside the server.
+    fn schedule_refill(&self) {
+        let me = TokenBucketClient::current().expect("called from the server's callbacks");
+        me.send_after(Refill, self.refill_interval);
     }
 }
 // ANCHOR_END: genserver
 
 fn genserver_demo() {
-    let limiter = gen_server::start_link(TokenBucket::new(5, 2, Duration::from_millis(100)))
-        .expect("the limiter starts");
-    let check = || match limiter.call(Request::Check) {
-        Ok(Ok(_)) => Check::Ok,
-        Ok(Err(e)) => e,
+    let limiter = TokenBucketClient::start_link(TokenBucket {
+        tokens: 5,
+        max_tokens: 5,
+        refill_rate: 2,
+        refill_interval: Duration::from_millis(100),
+    })
+    .expect("the limiter starts");
+    let check = || match limiter.check() {
+        Ok(Ok(())) => Check::Ok,
+        Ok(Err(RateLimited)) => Check::RateLimited,
         Err(_) => Check::Timeout,
     };
-    let status = || limiter.call(Request::Status).ok().and_then(Result::ok);
+    let status = || limiter.status().ok();
 
     println!("Initial status: {}", show_status(status()));
     let results: Vec<Check> = (0..10).map(|_| check()).collect();
@@ -279,11 +273,10 @@ fn genserver_demo() {
         .expect("the limiter stops");
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<Reply>| {
-        demo(&mut mb);
-        println!();
-        println!("--- The same limiter as a GenServer ---");
-        genserver_demo();
-    });
+#[otp::main]
+fn main(mut mb: Mailbox<Reply>) {
+    demo(&mut mb);
+    println!();
+    println!("--- The same limiter as a GenServer ---");
+    genserver_demo();
 }
