@@ -18,11 +18,12 @@
 //! checks, back to back, once the backlog is gone. So does the first half here.
 //!
 //! The second half does what the tutorial meant: a selective receive that looks for a check
-//! before taking the next work item ([`Mailbox::receive_if_timeout`] with a zero timeout, then
-//! [`Mailbox::receive`]; [`Mailbox::len`] is the queue's length without a `process::info`
-//! snapshot). Now each check is answered within one work item, and the lengths show
-//! the backlog shrinking: 95, 90, 85, 80, 75 on an idle machine, the tutorial's figures (on a
-//! loaded one the sleeps overrun and the figures come out a few lower).
+//! before taking the next work item (an [`otp::receive!`] of checks only, whose
+//! `after Duration::ZERO` falls back to [`Mailbox::receive`]; [`Mailbox::len`] is the queue's
+//! length without a `process::info` snapshot). Now each check is answered within one work
+//! item, and the lengths show the backlog shrinking: 95, 90, 85, 80, 75 on an idle machine, the
+//! tutorial's figures (on a loaded one the sleeps overrun and the figures come out a few
+//! lower).
 //!
 //! Times are scaled down 25-fold: 4 ms per message, a check every 24 ms. Each check carries the
 //! root's pid and the consumer answers it once it has printed, so the root knows when it has
@@ -46,14 +47,14 @@ const WORK: Duration = Duration::from_millis(4);
 /// `QueueDemo.slow_loop/0`: one receive, clauses in order; the oldest message wins.
 fn slow_loop(mut mb: Mailbox<Msg>) {
     loop {
-        match mb.receive() {
+        otp::receive! { mb,
             Msg::CheckQueue(asker) => {
                 let len = process::info(otp::self_pid()).map_or(0, |i| i.message_queue_len);
                 println!("Queue length: {len}");
                 asker.send(());
             }
             // Slow processing.
-            Msg::Work => otp::sleep(WORK),
+            _msg => otp::sleep(WORK),
         }
     }
 }
@@ -63,8 +64,12 @@ fn slow_loop(mut mb: Mailbox<Msg>) {
 /// What the tutorial meant: a check, if one is waiting, before the next work item.
 fn prioritised_loop(mut mb: Mailbox<Msg>) {
     loop {
-        let check = mb.receive_if_timeout(Duration::ZERO, |m| matches!(m, Msg::CheckQueue(_)));
-        match check.unwrap_or_else(|| mb.receive()) {
+        let next = otp::receive! { mb,
+            check @ Msg::CheckQueue(_) => check,
+            // No check waiting (`after 0`): the oldest message, whatever it is.
+            after Duration::ZERO => mb.receive(),
+        };
+        match next {
             Msg::CheckQueue(asker) => {
                 println!("Queue length: {}", mb.len());
                 asker.send(());
@@ -90,16 +95,15 @@ fn flood_and_check(mb: &mut Mailbox<()>, consumer: &Pid<Msg>) {
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<()>| {
-        let consumer = otp::spawn(slow_loop);
-        flood_and_check(&mut mb, &consumer);
-        process::exit(&consumer, ExitReason::Kill);
+#[otp::main]
+fn main(mut mb: Mailbox<()>) {
+    let consumer = otp::spawn(slow_loop);
+    flood_and_check(&mut mb, &consumer);
+    process::exit(&consumer, ExitReason::Kill);
 
-        println!();
-        println!("--- With the check taken first (what the tutorial meant) ---");
-        let consumer = otp::spawn(prioritised_loop);
-        flood_and_check(&mut mb, &consumer);
-        process::exit(&consumer, ExitReason::Kill);
-    });
+    println!();
+    println!("--- With the check taken first (what the tutorial meant) ---");
+    let consumer = otp::spawn(prioritised_loop);
+    flood_and_check(&mut mb, &consumer);
+    process::exit(&consumer, ExitReason::Kill);
 }
