@@ -27,8 +27,11 @@
 //! every success (the recursive `loop/1` sits inside `try`, so it is not a tail call); a Rust
 //! `loop` has nothing to leak.
 //!
-//! The last part runs the same breaker as a named GenServer: its `call` is the request/reply
-//! the tutorial builds by hand, with the reference, the timeout and the errors built in.
+//! The hand-rolled breaker's receives are [`otp::receive!`]s; the client's pin the reference
+//! in a guard and give up with `after`, as the tutorial's do. The last part runs the same
+//! breaker as a named GenServer, written with [`#[otp::gen_server]`](otp::gen_server): the
+//! generated `CircuitBreakerClient`'s `call` and `status` are the request/reply the tutorial
+//! builds by hand, with the reference, the timeout and the errors built in.
 //!
 //! Run with `cargo run --release --example circuit_breaker`.
 
@@ -37,8 +40,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use otp::gen_server::{CallResult, From, GenServer, Server, StartOptions};
-use otp::{process, ExitReason, Mailbox, MessageRef, Pid, Ref};
+use otp::gen_server::StartOptions;
+use otp::{process, ExitReason, Mailbox, Pid, Ref};
 
 /// `:closed`, `:open`, `:half_open`.
 #[derive(Clone, Copy, PartialEq)]
@@ -173,7 +176,7 @@ fn start_link(name: &'static str, threshold: u32, timeout: Duration) -> Pid<Msg>
     let pid = otp::spawn_link(move |mut mb: Mailbox<Msg>| {
         let mut breaker = Breaker::new(name, threshold, timeout);
         loop {
-            match mb.receive() {
+            otp::receive! { mb,
                 Msg::Call(caller, reference, fun) => {
                     caller.send(Reply::Call(reference, breaker.call(fun)));
                 }
@@ -195,21 +198,17 @@ mod client {
     pub fn call(name: &str, mb: &mut Mailbox<Reply>, fun: ApiCall) -> Result<String, Refused> {
         let reference = otp::make_ref();
         process::send_named(name, Msg::Call(mb.pid(), reference, fun)).expect("registered");
-        let reply = mb.receive_if_timeout(
-            Duration::from_secs(5),
-            |r| matches!(r, Reply::Call(x, _) if *x == reference),
-        );
-        match reply {
-            Some(Reply::Call(_, result)) => result,
-            _ => Err(Refused::Timeout),
+        otp::receive! { mb,
+            Reply::Call(r, result) if r == reference => result,
+            after Duration::from_secs(5) => Err(Refused::Timeout),
         }
     }
 
     pub fn status(name: &str, mb: &mut Mailbox<Reply>) -> Option<(State, u32)> {
         process::send_named(name, Msg::Status(mb.pid())).expect("registered");
-        match mb.receive_if_timeout(Duration::from_secs(1), |r| matches!(r, Reply::Status(..))) {
-            Some(Reply::Status(state, count)) => Some((state, count)),
-            _ => None,
+        otp::receive! { mb,
+            Reply::Status(state, count) => Some((state, count)),
+            after Duration::from_secs(1) => None,
         }
     }
 }
@@ -299,72 +298,51 @@ fn drive(api: &mut impl Api) {
 
 // ANCHOR: genserver
 /// The same breaker as a GenServer.
-struct BreakerServer(Breaker);
+struct CircuitBreaker(Breaker);
 
-enum Request {
-    Call(ApiCall),
-    Status,
-}
+#[otp::gen_server]
+impl CircuitBreaker {
+    /// Runs `fun` through the breaker.
+    #[call]
+    fn call(&mut self, fun: ApiCall) -> Result<String, Refused> {
+        self.0.call(fun)
+    }
 
-enum Response {
-    Call(Result<String, Refused>),
-    Status(State, u32),
-}
-
-impl GenServer for BreakerServer {
-    type Call = Request;
-    type Reply = Response;
-    type Cast = ();
-    type Info = ();
-    type Continue = ();
-
-    fn handle_call(&mut self, request: Request, _from: From<Response>) -> CallResult<Response> {
-        CallResult::reply(match request {
-            Request::Call(fun) => Response::Call(self.0.call(fun)),
-            Request::Status => Response::Status(self.0.state, self.0.failure_count),
-        })
+    /// `{state, failure_count}`.
+    #[call]
+    fn status(&self) -> (State, u32) {
+        (self.0.state, self.0.failure_count)
     }
 }
 // ANCHOR_END: genserver
 
-impl Api for Server<BreakerServer> {
+impl Api for CircuitBreakerClient {
     fn call(&mut self, fun: ApiCall) -> Result<String, Refused> {
-        match Server::call(self, Request::Call(fun)) {
-            Ok(Response::Call(result)) => result,
-            _ => Err(Refused::Timeout),
-        }
+        CircuitBreakerClient::call(self, fun).unwrap_or(Err(Refused::Timeout))
     }
 
     fn status(&mut self) -> Option<(State, u32)> {
-        match Server::call(self, Request::Status) {
-            Ok(Response::Status(state, count)) => Some((state, count)),
-            _ => None,
-        }
+        CircuitBreakerClient::status(self).ok()
     }
 }
 
-fn main() {
-    otp::run(|mut mb: Mailbox<Reply>| {
-        let timeout = Duration::from_millis(30);
-        let breaker = start_link("external_api", 3, timeout);
-        drive(&mut ByHand(&mut mb));
-        let watch = process::monitor(&breaker);
-        breaker.send(Msg::Stop);
-        mb.select(
-            None,
-            |m| matches!(m, MessageRef::Down { reference, .. } if reference == watch),
-        );
+#[otp::main]
+fn main(mut mb: Mailbox<Reply>) {
+    let timeout = Duration::from_millis(30);
+    let breaker = start_link("external_api", 3, timeout);
+    drive(&mut ByHand(&mut mb));
+    let watch = process::monitor(&breaker);
+    breaker.send(Msg::Stop);
+    otp::receive! { mb, DOWN(r, _, _) if r == watch => {} }
 
-        println!();
-        println!("--- The same breaker as a named GenServer ---");
-        StartOptions::new()
-            .name("external_api")
-            .start_link(BreakerServer(Breaker::new("external_api", 3, timeout)))
-            .expect("the name is free again");
-        let mut server = Server::<BreakerServer>::named("external_api");
-        drive(&mut server);
-        server
-            .stop(ExitReason::Normal, Duration::from_secs(5))
-            .expect("the breaker stops");
-    });
+    println!();
+    println!("--- The same breaker as a named GenServer ---");
+    let breaker = CircuitBreaker(Breaker::new("external_api", 3, timeout));
+    let options = StartOptions::new().name("external_api");
+    CircuitBreakerClient::start_link_with(options, breaker).expect("the name is free again");
+    let mut server = CircuitBreakerClient::named("external_api");
+    drive(&mut server);
+    server
+        .stop(ExitReason::Normal, Duration::from_secs(5))
+        .expect("the breaker stops");
 }
