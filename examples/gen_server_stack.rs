@@ -63,48 +63,47 @@ impl GenServer for Stack {
 }
 // ANCHOR_END: server
 
+#[otp::main]
 fn main() {
-    otp::run(|| {
-        // ANCHOR: client
-        let stack = gen_server::start_link(Stack(vec!["hello".into()])).unwrap();
-        println!("pop -> {:?}", stack.call(Call::Pop));
-        stack.cast("world".into()).unwrap();
-        println!("pop -> {:?}", stack.call(Call::Pop));
-        println!("pop -> {:?}", stack.call(Call::Pop)); // empty: None
-        stack.send("just saying").unwrap();
-        // Messages from one sender arrive in order: handle_info runs before this call.
-        println!("pop -> {:?}", stack.call(Call::Pop));
-        // ANCHOR_END: client
+    // ANCHOR: client
+    let stack = gen_server::start_link(Stack(vec!["hello".into()])).unwrap();
+    println!("pop -> {:?}", stack.call(Call::Pop));
+    stack.cast("world".into()).unwrap();
+    println!("pop -> {:?}", stack.call(Call::Pop));
+    println!("pop -> {:?}", stack.call(Call::Pop)); // empty: None
+    stack.send("just saying").unwrap();
+    // Messages from one sender arrive in order: handle_info runs before this call.
+    println!("pop -> {:?}", stack.call(Call::Pop));
+    // ANCHOR_END: client
 
-        // ANCHOR: named
-        StartOptions::new()
-            .name("stack")
-            .start(Stack(vec![]))
-            .unwrap();
-        let named = Server::<Stack>::named("stack");
-        named.cast("by name".into()).unwrap();
-        println!("named pop -> {:?}", named.call(Call::Pop));
-        // ANCHOR_END: named
+    // ANCHOR: named
+    StartOptions::new()
+        .name("stack")
+        .start(Stack(vec![]))
+        .unwrap();
+    let named = Server::<Stack>::named("stack");
+    named.cast("by name".into()).unwrap();
+    println!("named pop -> {:?}", named.call(Call::Pop));
+    // ANCHOR_END: named
 
-        // ANCHOR: errors
-        // A crash in a callback ends the server (after `terminate`); the caller gets the reason.
-        match named.call(Call::Peek) {
-            Err(CallError::Exit(reason)) => {
-                println!("peek failed: the server exited with {reason}")
-            }
-            other => println!("unexpected: {other:?}"),
+    // ANCHOR: errors
+    // A crash in a callback ends the server (after `terminate`); the caller gets the reason.
+    match named.call(Call::Peek) {
+        Err(CallError::Exit(reason)) => {
+            println!("peek failed: the server exited with {reason}")
         }
-        // Nobody holds the name any more: a typed error, not a hang.
-        assert_eq!(named.call(Call::Pop), Err(CallError::NoProc));
-        assert!(named.cast("lost?".into()).is_err());
-        println!(
-            "after the crash: {:?}",
-            named.call_timeout(Call::Pop, Duration::from_millis(100))
-        );
-        // ANCHOR_END: errors
+        other => println!("unexpected: {other:?}"),
+    }
+    // Nobody holds the name any more: a typed error, not a hang.
+    assert_eq!(named.call(Call::Pop), Err(CallError::NoProc));
+    assert!(named.cast("lost?".into()).is_err());
+    println!(
+        "after the crash: {:?}",
+        named.call_timeout(Call::Pop, Duration::from_millis(100))
+    );
+    // ANCHOR_END: errors
 
-        stack
-            .stop(ExitReason::Normal, Duration::from_secs(5))
-            .unwrap();
-    });
+    stack
+        .stop(ExitReason::Normal, Duration::from_secs(5))
+        .unwrap();
 }
