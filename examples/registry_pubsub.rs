@@ -8,53 +8,52 @@ use otp::registry::{Keys, Registry};
 use otp::Mailbox;
 
 // ANCHOR: pubsub
-fn main() {
-    otp::run(|mut mb: Mailbox<String>| {
-        let topics: Registry<&'static str, otp::Pid<String>> = Registry::new(Keys::Duplicate);
-        let _sup = topics.start_link().unwrap();
-        let me = mb.pid();
+#[otp::main]
+fn main(mut mb: Mailbox<String>) {
+    let topics: Registry<&'static str, otp::Pid<String>> = Registry::new(Keys::Duplicate);
+    let _sup = topics.start_link().unwrap();
+    let me = mb.pid();
 
-        // Three subscribers: each registers under "news" and forwards what it gets to us.
-        let subscribers: Vec<_> = (1..=3)
-            .map(|i| {
-                let (topics, me) = (topics.clone(), me.clone());
-                otp::spawn(move |mut inbox: Mailbox<String>| {
-                    topics.register("news", inbox.pid()).unwrap();
-                    me.send(format!("subscriber {i} ready"));
-                    let item = inbox.receive();
-                    me.send(format!("subscriber {i} got {item:?}"));
-                })
+    // Three subscribers: each registers under "news" and forwards what it gets to us.
+    let subscribers: Vec<_> = (1..=3)
+        .map(|i| {
+            let (topics, me) = (topics.clone(), me.clone());
+            otp::spawn(move |mut inbox: Mailbox<String>| {
+                topics.register("news", inbox.pid()).unwrap();
+                me.send(format!("subscriber {i} ready"));
+                let item = inbox.receive();
+                me.send(format!("subscriber {i} got {item:?}"));
             })
-            .collect();
-        for _ in &subscribers {
-            println!("{}", mb.receive());
-        }
-        println!("subscribers to news: {}", topics.count());
+        })
+        .collect();
+    for _ in &subscribers {
+        println!("{}", mb.receive());
+    }
+    println!("subscribers to news: {}", topics.count());
 
-        // Publish: one call reaches every entry under the key.
-        topics.dispatch("news", |entries| {
-            for (_pid, inbox) in entries {
-                inbox.send("otp-rs 0.1 released".to_owned());
-            }
-        });
-        let mut got: Vec<String> = (0..3).map(|_| mb.receive()).collect();
-        got.sort();
-        for line in got {
-            println!("{line}");
+    // Publish: one call reaches every entry under the key.
+    topics.dispatch("news", |entries| {
+        for (_pid, inbox) in entries {
+            inbox.send("otp-rs 0.1 released".to_owned());
         }
-
-        // Every subscriber has exited: the registry lists none of them (reads skip the dead,
-        // and the registry's monitors clean the entries up).
-        for s in &subscribers {
-            otp::process::monitor(s);
-        }
-        for _ in &subscribers {
-            let _down = mb.receive_message();
-        }
-        println!(
-            "alive subscribers in the registry: {}",
-            topics.lookup("news").len()
-        );
     });
+    let mut got: Vec<String> = (0..3).map(|_| mb.receive()).collect();
+    got.sort();
+    for line in got {
+        println!("{line}");
+    }
+
+    // Every subscriber has exited: the registry lists none of them (reads skip the dead,
+    // and the registry's monitors clean the entries up).
+    for s in &subscribers {
+        otp::process::monitor(s);
+    }
+    for _ in &subscribers {
+        otp::receive! { mb, DOWN(_, _, _) => {} }
+    }
+    println!(
+        "alive subscribers in the registry: {}",
+        topics.lookup("news").len()
+    );
 }
 // ANCHOR_END: pubsub
