@@ -18,7 +18,9 @@
 //!
 //! The job takes 100 ms instead of 1000, and where the tutorial sleeps 1.5 s and hopes the job
 //! is done, the caller waits for the task's exit through a monitor. A crash in the task would
-//! not reach the caller (no link); the runtime logs it.
+//! not reach the caller (no link); it would only be logged, on stderr (`[error] Process
+//! #PID<...> raised an exception`, where the BEAM's report begins `[error] Task #PID<...>
+//! started from #PID<...> terminating`).
 //!
 //! Run with `cargo run --release --example task_start`.
 
