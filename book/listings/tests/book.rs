@@ -16,7 +16,8 @@
 //! 4. every code block names its language (`text`, `sh`, `elixir`, ...), so Rust cannot hide in
 //!    an unlabelled block;
 //! 5. `cargo run --release --example NAME` in a page names an example that exists;
-//! 6. relative links point at pages that exist, and every page is in `SUMMARY.md`.
+//! 6. relative links point at pages that exist (and at headings that exist, for `page.md#id`),
+//!    and every page is in `SUMMARY.md`.
 
 use std::{
     collections::BTreeSet,
@@ -168,6 +169,38 @@ fn is_compiled_and_run(path: &Path) -> bool {
     }
 }
 
+/// The ids mdBook gives the headings of a page: lower case, letters, digits, `-` and `_`
+/// kept, spaces turned into `-`, everything else dropped (code blocks are skipped).
+fn heading_ids(text: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code || !trimmed.starts_with('#') {
+            continue;
+        }
+        let title = trimmed.trim_start_matches('#');
+        if !title.starts_with(' ') {
+            continue;
+        }
+        let id: String = title
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        ids.insert(id);
+    }
+    ids
+}
+
 /// Every problem with one page. `page` is the page's path relative to `root`.
 fn check_page(root: &Path, page: &Path, text: &str) -> Vec<String> {
     let mut errors = Vec::new();
@@ -291,21 +324,43 @@ fn check_page(root: &Path, page: &Path, text: &str) -> Vec<String> {
             let Some(end) = after.find(')') else { break };
             let target = &after[..end];
             rest = &after[end..];
-            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+            if target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
-            let file = target.split('#').next().unwrap_or("");
-            if file.is_empty() {
-                continue;
-            }
-            let resolved = normalize(&dir.join(file));
+            let (file, fragment) = match target.split_once('#') {
+                Some((f, frag)) => (f, Some(frag)),
+                None => (target, None),
+            };
+            let resolved = if file.is_empty() {
+                page.to_path_buf()
+            } else {
+                normalize(&dir.join(file))
+            };
             if !resolved.starts_with("book/src") {
                 errors.push(format!(
                     "{}: link `{target}` leaves the book (it breaks in the HTML); name the path in code instead",
                     at(i + 1)
                 ));
-            } else if !root.join(&resolved).exists() {
-                errors.push(format!("{}: broken link `{target}`", at(i + 1)));
+                continue;
+            }
+            let linked = if file.is_empty() {
+                text.to_owned()
+            } else {
+                match fs::read_to_string(root.join(&resolved)) {
+                    Ok(linked) => linked,
+                    Err(_) => {
+                        errors.push(format!("{}: broken link `{target}`", at(i + 1)));
+                        continue;
+                    }
+                }
+            };
+            if let Some(fragment) = fragment {
+                if !heading_ids(&linked).contains(fragment) {
+                    errors.push(format!(
+                        "{}: link `{target}`: no heading with the id `{fragment}`",
+                        at(i + 1)
+                    ));
+                }
             }
         }
     }
@@ -430,6 +485,21 @@ mod checker {
         assert!(errors[0].contains("no example `nope`"));
         assert!(errors[1].contains("broken link"));
         assert!(errors[2].contains("leaves the book"));
+    }
+
+    #[test]
+    fn links_to_headings_are_checked() {
+        let dir = scratch();
+        fs::write(
+            dir.join("book/src/other.md"),
+            "# Other\n\n## The key-value store, step 4: a tree\n\n```text\n# not a heading\n```\n",
+        )
+        .unwrap();
+        let page = "# Page\n\n## `receive!`, Elixir's receive\n\n[a](other.md#the-key-value-store-step-4-a-tree) [b](#receive-elixirs-receive) [c](other.md#not-a-heading) [d](#nope)\n";
+        let errors = check_page(&dir, Path::new("book/src/page.md"), page);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].contains("`not-a-heading`"));
+        assert!(errors[1].contains("`nope`"));
     }
 
     #[test]
