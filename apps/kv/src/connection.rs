@@ -482,3 +482,49 @@ fn debug_reply(kv: &Kv, query: DebugQuery) -> Reply {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config::Config, memory};
+
+    #[test]
+    fn serve_runs_a_connection_over_any_transport_in_any_process() {
+        let runtime = otp::Builder::new().schedulers(2).build().unwrap();
+        runtime
+            .block_on(|| {
+                process::trap_exit(true);
+                let kv = Kv::new(Config {
+                    shards: 1,
+                    listen: false,
+                    ..Config::default()
+                });
+                let tree = kv.start_link().unwrap();
+                // Not under the Task.Supervisor: `serve` needs only a process and a transport.
+                let (mut client, server) = memory::pair();
+                let served = kv.clone();
+                otp::spawn(move || serve(served, server));
+                client
+                    .write_all(b"SET k v\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nQUIT\r\nPING\r\n")
+                    .unwrap();
+                let mut replies = Vec::new();
+                client.read_to_end(&mut replies).unwrap();
+                assert_eq!(replies, b"+OK\r\n$1\r\nv\r\n+OK\r\n");
+                assert_eq!(kv.stats().total_commands(), 3);
+                tree.stop(ExitReason::Shutdown, Timeout::Infinity).unwrap();
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn the_help_texts_are_status_arrays() {
+        let Reply::Array(lines) = command_reply(CommandQuery::Help) else {
+            panic!("an array")
+        };
+        assert!(lines.iter().all(|l| matches!(l, Reply::Simple(_))));
+        assert_eq!(
+            command_reply(CommandQuery::Count),
+            Reply::Integer(COMMANDS.len() as i64)
+        );
+    }
+}

@@ -231,3 +231,55 @@ fn mget(kv: &Kv, keys: Vec<Key>) -> Result<Reply, ShardError> {
     }
     Ok(Reply::Array(values))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn keys_are_grouped_by_shard_in_shard_order_with_their_positions() {
+        let kv = Kv::new(Config {
+            shards: 3,
+            listen: false,
+            ..Config::default()
+        });
+        let keys: Vec<Key> = (0..30).map(|i| format!("key{i}").into_bytes()).collect();
+        let groups = by_shard(&kv, keys.clone());
+        assert_eq!(groups.len(), 3, "30 keys reach every one of 3 shards");
+        let mut seen = vec![false; keys.len()];
+        for (shard, (positions, group)) in groups {
+            assert_eq!(positions.len(), group.len());
+            for (position, key) in positions.into_iter().zip(group) {
+                assert_eq!(keys[position], key);
+                assert_eq!(kv.shard_of(&key), shard);
+                assert!(!seen[position]);
+                seen[position] = true;
+            }
+        }
+        assert!(seen.into_iter().all(|s| s));
+    }
+
+    #[test]
+    fn shard_errors_say_whether_the_command_ran() {
+        let down = ShardError {
+            shard: 2,
+            error: CallError::NoProc,
+        };
+        assert_eq!(
+            down.reply(),
+            Reply::error("ERR shard 2 is restarting; the command was not run, try again")
+        );
+        let died = ShardError {
+            shard: 0,
+            error: CallError::Exit(otp::ExitReason::Killed),
+        };
+        assert_eq!(
+            died.reply(),
+            Reply::error(
+                "ERR shard 0 exited (:killed) while running the command; it may or may not have \
+                 taken effect"
+            )
+        );
+    }
+}

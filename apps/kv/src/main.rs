@@ -15,6 +15,15 @@ use kv::{
 
 // ANCHOR: main
 fn main() -> ExitCode {
+    // Warnings and errors (a torn file cut back, a crashed shard) on stderr; RUST_LOG=info or
+    // debug for more.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     // `otp::application::run` loads KV_CONFIG too, but only once it starts; the flags are
     // resolved before that, against the same file.
     if let Some(path) = std::env::var_os("KV_CONFIG") {

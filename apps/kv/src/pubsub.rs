@@ -184,3 +184,38 @@ pub fn encode_confirmation(out: &mut Vec<u8>, kind: &str, channel: Option<&[u8]>
     }
     resp::encode_integer(out, i64::try_from(count).unwrap_or(i64::MAX));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmations_and_messages_are_redis_frames() {
+        let mut out = Vec::new();
+        encode_confirmation(&mut out, "subscribe", Some(b"a"), 2);
+        assert_eq!(out, b"*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:2\r\n");
+        assert_eq!(
+            encode_message(b"ch", b""),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn subscriptions_keep_their_order_and_count_once() {
+        otp::run(|| {
+            let pubsub = PubSub::new(2);
+            // Any GenServer handle will do as the value; a session is not needed to count.
+            let me: Server<Session> = Server::named("not-a-session");
+            let mut subs = Subscriptions::default();
+            assert_eq!(subs.subscribe(&pubsub, &me, b"b".to_vec()), 1);
+            assert_eq!(subs.subscribe(&pubsub, &me, b"a".to_vec()), 2);
+            assert_eq!(subs.subscribe(&pubsub, &me, b"b".to_vec()), 2);
+            assert_eq!(pubsub.subscribers(b"b"), 1);
+            assert_eq!(subs.channels(), [b"b".to_vec(), b"a".to_vec()]);
+            assert_eq!(subs.unsubscribe(&pubsub, b"b"), 1);
+            assert_eq!(subs.unsubscribe(&pubsub, b"b"), 1);
+            assert_eq!(pubsub.subscribers(b"b"), 0);
+            assert_eq!(pubsub.channels(), 1);
+        });
+    }
+}

@@ -500,6 +500,165 @@ impl GenServer for Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        resp::Args,
+        store::{Expiry, SetOptions},
+    };
+
+    /// A directory under the system's temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!(
+                "kv-shard-{name}-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A shard with its file open, outside any process (`apply` and `replay` are plain code).
+    fn open(dir: &TempDir) -> Shard {
+        let persistence = Persistence {
+            path: dir.0.join("shard-0.aof"),
+            fsync: FsyncPolicy::Always,
+        };
+        let mut shard = Shard::new(0, Some(persistence.clone()), Arc::default());
+        let aof = shard.replay(&persistence).unwrap();
+        shard.aof = Some(aof);
+        shard
+    }
+
+    fn records(dir: &TempDir) -> Vec<Args> {
+        let mut replay = Replay::open(&dir.0.join("shard-0.aof")).unwrap();
+        let mut out = Vec::new();
+        while let Some(r) = replay.next_record().unwrap() {
+            out.push(r);
+        }
+        out
+    }
+
+    fn words(record: &[&str]) -> Args {
+        record.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    fn b(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn records_describe_states_and_replay_to_the_same_keys() {
+        let dir = TempDir::new("records");
+        let now = Millis(1_000_000);
+        let mut shard = open(&dir);
+        let set = |key: &str, value: &str, expiry| Request::Set {
+            key: b(key),
+            value: b(value),
+            options: SetOptions {
+                expiry,
+                ..SetOptions::default()
+            },
+        };
+        shard.apply(set("a", "5", Expiry::At(Millis(2_000_000))), now);
+        shard.apply(Request::IncrBy { key: b("a"), by: 2 }, now);
+        shard.apply(set("b", "x", Expiry::Clear), now);
+        shard.apply(
+            Request::Expire {
+                key: b("b"),
+                at: Millis(3_000_000),
+                when: ExpireIf::default(),
+            },
+            now,
+        );
+        shard.apply(Request::Persist(b("b")), now);
+        shard.apply(Request::MSet(vec![(b("c"), b("1")), (b("d"), b("2"))]), now);
+        shard.apply(Request::Del(vec![b("d"), b("nope")]), now);
+        // Requests that change nothing write nothing.
+        shard.apply(Request::Del(vec![b("nope")]), now);
+        shard.apply(Request::Persist(b("nope")), now);
+        shard.apply(Request::Get(b("a")), now);
+        shard.commit();
+        assert_eq!(
+            records(&dir),
+            [
+                words(&["SET", "a", "5", "PXAT", "2000000"]),
+                words(&["SET", "a", "7", "PXAT", "2000000"]),
+                words(&["SET", "b", "x"]),
+                words(&["PEXPIREAT", "b", "3000000"]),
+                words(&["PERSIST", "b"]),
+                words(&["MSET", "c", "1", "d", "2"]),
+                words(&["DEL", "d", "nope"]),
+            ]
+        );
+        drop(shard);
+        let mut again = open(&dir);
+        assert_eq!(again.replayed, 7);
+        assert_eq!(
+            again.apply(Request::MGet(vec![b("a"), b("b"), b("c"), b("d")]), now),
+            Response::Values(vec![Some(b("7")), Some(b("x")), Some(b("1")), None])
+        );
+        assert_eq!(
+            again.apply(Request::Ttl(b("a")), now),
+            Response::Ttl(Ttl::Remaining(1_000_000))
+        );
+        assert_eq!(
+            again.apply(Request::Ttl(b("b")), now),
+            Response::Ttl(Ttl::Persistent)
+        );
+    }
+
+    #[test]
+    fn a_key_that_expires_gets_a_del_record() {
+        let dir = TempDir::new("expired");
+        let mut shard = open(&dir);
+        let options = SetOptions::expire_at(Millis(1_500));
+        shard.apply(
+            Request::Set {
+                key: b("k"),
+                value: b("v"),
+                options,
+            },
+            Millis(1_000),
+        );
+        assert_eq!(
+            shard.apply(Request::Get(b("k")), Millis(1_500)),
+            Response::Value(None)
+        );
+        shard.commit();
+        assert_eq!(
+            records(&dir),
+            [
+                words(&["SET", "k", "v", "PXAT", "1500"]),
+                words(&["DEL", "k"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_kv_never_writes_is_damage() {
+        let dir = TempDir::new("foreign");
+        let mut bytes = Vec::new();
+        crate::resp::encode_command(&mut bytes, &["SET", "a", "1"]);
+        crate::resp::encode_command(&mut bytes, &["GET", "a"]);
+        std::fs::write(dir.0.join("shard-0.aof"), bytes).unwrap();
+        let persistence = Persistence {
+            path: dir.0.join("shard-0.aof"),
+            fsync: FsyncPolicy::No,
+        };
+        let mut shard = Shard::new(0, Some(persistence.clone()), Arc::default());
+        let err = shard.replay(&persistence).unwrap_err();
+        assert!(err.to_string().contains("not a record kv writes"), "{err}");
+    }
 
     #[test]
     fn fnv1a_matches_the_reference_values() {
