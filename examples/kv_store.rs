@@ -33,12 +33,6 @@
 //!
 //! Run with `cargo run --release --example kv_store`.
 
-#![allow(
-    clippy::needless_borrow,
-    reason = "receive! binds a `Key` (a `&'static str`) by `ref` while it looks at the mailbox, \
-              and clippy reports that at the pattern: an otp-macros issue"
-)]
-
 use std::{collections::BTreeMap, fmt, time::Duration};
 
 use otp::agent::{self, Agent};

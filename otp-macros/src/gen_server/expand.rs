@@ -74,9 +74,13 @@ fn messages(m: &Model) -> TokenStream {
              `#[gen_server]`)."
         );
         out.extend(quote! {
+            // An unused handler is reported once, at its client method; its variants would
+            // only repeat that.
             #[doc = #call_doc]
+            #[allow(dead_code)]
             #vis enum #call_enum { #(#requests),* }
             #[doc = #reply_doc]
+            #[allow(dead_code)]
             #vis enum #reply_enum { #(#replies),* }
         });
     }
@@ -98,6 +102,7 @@ fn messages(m: &Model) -> TokenStream {
         );
         out.extend(quote! {
             #[doc = #doc]
+            #[allow(dead_code)]
             #vis enum #cast_enum { #(#variants),* }
         });
     }

@@ -304,13 +304,20 @@ impl Core<'_> {
             let mut #which: usize = usize::MAX;
             let #timeout: ::otp::Timeout = #timeout_expr;
             let #found = #select(#timeout, |#msg| {
-                match #msg {
-                    #user_arm
-                    #exit_arm
-                    #down_arm
-                    _ => {}
-                }
-                false
+                // The probe binds by reference (`ref x`); a field that is itself a reference
+                // makes that a reference to a reference, which clippy would blame on the
+                // user's pattern.
+                #[allow(clippy::needless_borrow, clippy::ref_binding_to_reference)]
+                let accepted: bool = {
+                    match #msg {
+                        #user_arm
+                        #exit_arm
+                        #down_arm
+                        _ => {}
+                    }
+                    false
+                };
+                accepted
             });
             match (#which, #found) {
                 #(#takes)*

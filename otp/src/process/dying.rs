@@ -64,6 +64,23 @@ pub(crate) fn take_unwinding() -> Option<ExitReason> {
     UNWINDING.with(|u| u.borrow_mut().take())
 }
 
+/// While unwinding: the panic the current process raised itself, if that is why it unwinds (not
+/// an exit signal, even one carrying a linked process's panic, nor its own `exit`: those set
+/// the process's pending exit before they unwind).
+pub(crate) fn own_panic() -> Option<ExitReason> {
+    if !std::thread::panicking() {
+        return None;
+    }
+    let core = context::current_process()?;
+    // SAFETY: we are the process (its code is unwinding on this thread); short borrow.
+    if unsafe { core.local() }.exit.is_some() {
+        return None;
+    }
+    UNWINDING
+        .with(|u| u.borrow().clone())
+        .filter(|r| matches!(r, ExitReason::Panic(_)))
+}
+
 /// Why the process dropping something is dying, if it is.
 pub(crate) fn reason() -> Option<ExitReason> {
     let me = current();

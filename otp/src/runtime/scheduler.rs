@@ -722,6 +722,14 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
     let result = rt_panic::catch(move || task.activate());
     // SAFETY: still the process itself; short borrow.
     let pending = unsafe { core.local() }.exit.take().map(|r| *r);
+    // Only a crash raised by the process itself is reported (as the BEAM reports only the
+    // process that raised): an exit signal's reason, even a panic from a linked process, or
+    // the process's own `exit(reason)`, is not. `finish` skips the report when marked.
+    let signalled =
+        pending.is_some() || matches!(&result, Err(payload) if payload.is::<ExitUnwind>());
+    if signalled {
+        dying::mark_reported();
+    }
     match result {
         Ok(Outcome::Exit(reason)) => Outcome::Exit(pending.unwrap_or(reason)),
         Ok(next) => match pending {

@@ -268,11 +268,33 @@ impl std::convert::From<crate::gen_server::CallError> for ChildError {
 }
 
 /// The detail of a supervisor's exit reason when a child failed to start during its `init`:
-/// `{:shutdown, {:failed_to_start_child, id, reason}}`.
-#[derive(Debug, Clone, PartialEq)]
+/// `{:shutdown, {:failed_to_start_child, id, reason}}`. Its `Debug` form, which the exit
+/// reason prints, is Elixir's.
+///
+/// ```
+/// use otp::gen_server::StartError;
+/// use otp::supervisor::FailedToStartChild;
+///
+/// let f = FailedToStartChild { id: "db".into(), error: StartError::Timeout };
+/// assert_eq!(format!("{f:?}"), r#"{:failed_to_start_child, "db", :timeout}"#);
+/// ```
+#[derive(Clone, PartialEq)]
 pub struct FailedToStartChild {
     /// The child's id.
     pub id: String,
     /// Why it failed.
     pub error: StartError,
+}
+
+impl fmt::Debug for FailedToStartChild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{:failed_to_start_child, {:?}, ", self.id)?;
+        match &self.error {
+            StartError::Stopped(reason) => write!(f, "{reason}")?,
+            StartError::AlreadyStarted(pid) => write!(f, "{{:already_started, {pid:?}}}")?,
+            StartError::Timeout => f.write_str(":timeout")?,
+            StartError::Ignore => f.write_str(":ignore")?,
+        }
+        f.write_str("}")
+    }
 }

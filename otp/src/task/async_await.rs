@@ -91,8 +91,9 @@ where
     T: Send + 'static,
 {
     let (promise, waiter) = reply::slot("otp::task::async_");
+    let starter = crate::self_pid();
     let (pid, reference) = SpawnOptions::new().link().spawn_monitor(move || {
-        let _ = promise.fulfil(f());
+        let _ = promise.fulfil(super::report::run(starter, f));
     });
     Handle::new(pid.to_any(), reference, waiter)
 }
@@ -497,7 +498,8 @@ pub fn start<F>(f: F) -> AnyPid
 where
     F: FnOnce() + Send + 'static,
 {
-    crate::spawn(f).to_any()
+    let starter = crate::self_pid();
+    crate::spawn(move || super::report::run(starter, f)).to_any()
 }
 
 /// Starts `f` in a new process nobody waits for, linked to the caller (`Task.start_link/1`),
@@ -518,7 +520,8 @@ pub fn start_link<F>(f: F) -> AnyPid
 where
     F: FnOnce() + Send + 'static,
 {
-    crate::spawn_link(f).to_any()
+    let starter = crate::self_pid();
+    crate::spawn_link(move || super::report::run(starter, f)).to_any()
 }
 
 /// A child spec that runs `f` as a task under a supervisor (`use Task` in a module, or

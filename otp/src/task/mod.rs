@@ -60,7 +60,8 @@
 //! * Tasks started under a [`TaskSupervisor`] with `async_nolink` are not linked: their crash is
 //!   only ever a value.
 //!
-//! The runtime logs a task's crash (a panic) once, as it does for any process.
+//! A task's crash (a panic) is logged once, as Elixir logs it: `Task #PID<..> started from
+//! #PID<..> terminating`, the panic, and the function.
 //!
 //! # Where we differ
 //!
@@ -78,6 +79,7 @@ mod async_await;
 mod handle;
 mod many;
 mod outcome;
+mod report;
 mod stream;
 pub mod supervisor;
 

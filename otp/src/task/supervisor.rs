@@ -214,9 +214,11 @@ impl TaskSupervisor {
         F: FnOnce() + Send + 'static,
     {
         let body = Mutex::new(Some(f));
+        let starter = crate::self_pid();
         let spec = temporary(move || {
             let f = take(&body)?;
-            Ok(crate::spawn_link(f))
+            let starter = starter.clone();
+            Ok(crate::spawn_link(move || super::report::run(starter, f)))
         });
         self.supervisor
             .start_child(spec)?
@@ -429,7 +431,7 @@ where
     match first {
         Some(Message::User(Go(promise))) => {
             process::demonitor_flush(watching);
-            let _ = promise.fulfil(f());
+            let _ = promise.fulfil(super::report::run(owner.clone(), f));
         }
         Some(Message::Down { reason, .. }) => crate::exit(ExitReason::shutdown_with(reason)),
         _ => unreachable!("an infinite select returns what it accepted"),

@@ -31,7 +31,7 @@
 //!  |  or gap (RW)         |                    <- the stack grows down ---   | offset  |
 //!  +----------------------+--------------------------------------------------+---------+
 //!  ^ gap canary (64 B)    ^ usable canary (64 B)                             ^ base
-//!    only if unguarded      only if unguarded                      (i % 64) * 64 below end
+//!    only if unguarded      only if unguarded                      (i % 48) * 64 below end
 //! ```
 //!
 //! `limit()` (for corosensei) is the start of the low page, as its `Stack` contract asks; the
@@ -73,10 +73,10 @@
 //!
 //! # Colouring
 //!
-//! Slot `i` of a size class has its base `(i % 64) * 64` bytes below the slot end. With every
-//! stack top at the same offset modulo the stride, all of them alias the same L1/L2 sets; the
-//! offset halved the switch cost with 1 k to 1 M live processes (§1.2: 138–149 ns down to 64 ns
-//! at 1 M).
+//! Slot `i` of a size class has its base `(i % 48) * 64` bytes below the slot end (48 colours:
+//! see `slab::COLOURS` for why not 64). With every stack top at the same offset modulo the
+//! stride, all of them alias the same L1/L2 sets; the offset halved the switch cost with 1 k to
+//! 1 M live processes (§1.2: 138–149 ns down to 64 ns at 1 M).
 //!
 //! # Pooling
 //!
