@@ -13,9 +13,10 @@
 //! are also kept in order in a `BTreeSet`, so a sweep removes exactly the keys that are due,
 //! oldest first, in time proportional to their number.
 //!
-//! Every key removed because it expired is remembered until [`take_expired`]
-//! (Store::take_expired): the shard writes a `DEL` for it to the append-only file, as redis
-//! propagates one, so that replaying the file never depends on when it is replayed.
+//! Every key removed because it expired is remembered until
+//! [`take_expired`](Store::take_expired): the shard writes a `DEL` for it to the append-only
+//! file, as redis propagates one, so that replaying the file never depends on when it is
+//! replayed.
 //!
 //! The TTL rules are redis's: `TTL`/`PTTL` say -2 for a missing key and -1 for one without a
 //! deadline; `SET` clears the deadline unless asked to keep it (`KEEPTTL`); `INCR` and friends

@@ -108,6 +108,8 @@ fn unsubscribe_without_channels_leaves_all_in_subscription_order() {
 fn a_subscriber_that_hangs_up_is_out_of_its_channels() {
     with_kv(config(1), |mb: &mut otp::Mailbox<()>, kv| {
         let mut publisher = Client::connect(&kv);
+        // Answered: its session is running (it starts after the connection is accepted).
+        assert_eq!(publisher.cmd("PING"), Reply::simple("PONG"));
         let before = connection_processes(&kv);
         let mut gone = Client::connect(&kv);
         assert_eq!(

@@ -202,7 +202,9 @@ pub fn info_field(reply: &Reply, field: &str) -> String {
         .to_owned()
 }
 
-/// Every process of every connection: the reader tasks and the sessions linked to them.
+/// Every process of every connection: the reader tasks and the sessions linked to them. A
+/// reader starts its session after the connection is accepted, so call this once every
+/// connection has answered a request.
 pub fn connection_processes(kv: &Kv) -> Vec<AnyPid> {
     let tasks_sup = kv.connections().pid().expect("the connections' supervisor");
     let mut pids = Vec::new();
