@@ -5,7 +5,7 @@
 //! ├── kv_names        Registry, unique keys: the names of the shards and supervisors below
 //! ├── kv_pubsub       Registry, duplicate keys: channel → subscribed sessions
 //! ├── kv_shards       Supervisor, one_for_one
-//! │   ├── shard-0     Shard GenServer (+ its linked ticker), file shard-0.aof
+//! │   ├── shard-0     Shard GenServer, file shard-0.aof, a timer tick 10/s
 //! │   ├── ...
 //! │   └── shard-N-1
 //! ├── kv_connections  Task.Supervisor: one reader task per client (+ its linked session)

@@ -50,7 +50,7 @@ use std::{
 
 use otp::{
     gen_server::{self, CallResult, CastResult, From, GenServer, Info, Server},
-    process, ExitReason, Timeout,
+    ExitReason, Timeout,
 };
 
 use crate::{
@@ -330,7 +330,7 @@ impl Session {
 
     /// This session's own handle, the value of its pub/sub registrations.
     fn me(&self) -> Server<Session> {
-        Server::from_any_pid(&process::self_pid()).expect("a session runs in its own process")
+        Server::current().expect("a session's callbacks run in its own process")
     }
 }
 
@@ -487,6 +487,7 @@ fn debug_reply(kv: &Kv, query: DebugQuery) -> Reply {
 mod tests {
     use super::*;
     use crate::{config::Config, memory};
+    use otp::process;
 
     #[test]
     fn serve_runs_a_connection_over_any_transport_in_any_process() {

@@ -10,7 +10,8 @@
 //! # Lifecycle
 //!
 //! * `init` replays the shard's file (if persistence is on) into a fresh store, removes the
-//!   keys whose deadlines passed while it was down, and starts a ticker. Until `init` returns,
+//!   keys whose deadlines passed while it was down, and sets its first [`Tick`] timer
+//!   (`Server::send_after`, re-armed by each tick). Until `init` returns,
 //!   the supervisor has not finished starting it, and requests wait in its mailbox, so no
 //!   request ever sees a half-replayed store.
 //! * Every request: apply it to the store, append the records of what changed, commit them
@@ -193,7 +194,7 @@ pub struct ShardInfo {
     pub replayed: u64,
 }
 
-/// What the ticker sends.
+/// The message of a shard's periodic timer.
 #[derive(Debug)]
 pub enum Tick {
     /// Run the periodic duties.
@@ -384,20 +385,13 @@ impl Shard {
         }
     }
 
-    /// Starts the process that sends this shard a [`Tick`] every [`TICK`], linked to it.
-    fn start_ticker(&self) {
-        let me = process::self_pid();
-        let Some(shard) = Server::<Shard>::from_any_pid(&me) else {
-            unreachable!("a shard's init runs in the shard's process");
+    /// Asks for the next [`Tick`] in [`TICK`] (a timer aimed at this process: it dies with
+    /// it).
+    fn arm_tick() {
+        let Some(me) = Server::<Shard>::current() else {
+            unreachable!("a shard's callbacks run in the shard's process");
         };
-        otp::spawn_link(move || {
-            while process::alive(&me) {
-                otp::sleep(TICK);
-                if shard.send(Tick::Now).is_err() {
-                    break;
-                }
-            }
-        });
+        me.send_after(Tick::Now, TICK);
     }
 }
 
@@ -446,7 +440,7 @@ impl GenServer for Shard {
             self.store.sweep(clock::now(), usize::MAX);
             self.store.take_expired();
         }
-        self.start_ticker();
+        Shard::arm_tick();
         InitResult::ok()
     }
 
@@ -457,28 +451,22 @@ impl GenServer for Shard {
     }
 
     fn handle_info(&mut self, info: Info<Tick>) -> CastResult {
-        match info {
-            Info::Message(Tick::Now) => {
-                self.store.sweep(clock::now(), SWEEP_LIMIT);
-                self.log_expired();
-                self.commit();
-                if let Some(aof) = &mut self.aof {
-                    if let Err(e) = aof.tick(Instant::now()) {
-                        panic!(
-                            "shard {}: cannot sync {}: {e}",
-                            self.index,
-                            aof.path().display()
-                        );
-                    }
+        // Nothing but its supervisor is linked to a shard, and the server handles the
+        // supervisor's exit signals itself (it terminates): a tick is all there is.
+        if let Info::Message(Tick::Now) = info {
+            self.store.sweep(clock::now(), SWEEP_LIMIT);
+            self.log_expired();
+            self.commit();
+            if let Some(aof) = &mut self.aof {
+                if let Err(e) = aof.tick(Instant::now()) {
+                    panic!(
+                        "shard {}: cannot sync {}: {e}",
+                        self.index,
+                        aof.path().display()
+                    );
                 }
             }
-            Info::Exit { from, reason } => {
-                // Only the ticker is linked to us besides the supervisor (whose exit
-                // signals the server handles itself). A ticker that died is replaced.
-                tracing::warn!(shard = self.index, %from, %reason, "ticker exited; restarting it");
-                self.start_ticker();
-            }
-            _ => {}
+            Shard::arm_tick();
         }
         CastResult::noreply()
     }
@@ -642,6 +630,24 @@ mod tests {
                 words(&["DEL", "k"]),
             ]
         );
+    }
+
+    #[test]
+    fn a_tick_sweeps_the_keys_nobody_touches() {
+        otp::run(|| {
+            let shard = otp::gen_server::start_link(Shard::new(0, None, Arc::default())).unwrap();
+            let past = Request::Set {
+                key: b("old"),
+                value: b("v"),
+                options: SetOptions::expire_at(Millis(1)),
+            };
+            shard.call(past).unwrap();
+            // Expired but not reclaimed: DBSIZE counts it, as redis's does.
+            assert_eq!(shard.call(Request::DbSize), Ok(Response::Count(1)));
+            // A tick (as the shard's timer sends it) is handled before the next call.
+            shard.send(Tick::Now).unwrap();
+            assert_eq!(shard.call(Request::DbSize), Ok(Response::Count(0)));
+        });
     }
 
     #[test]
