@@ -71,6 +71,7 @@ pub mod agent;
 pub mod application;
 pub mod dynamic_supervisor;
 pub mod gen_server;
+pub mod io;
 pub mod logger;
 mod loom;
 pub mod mailbox;

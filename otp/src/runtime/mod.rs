@@ -159,15 +159,15 @@ impl Runtime {
             stack::set_guard_budget(n);
         }
         let config = builder.config;
-        let (shareds, locals) = scheduler::create(config.schedulers);
+        let (shareds, locals) = scheduler::create(config.schedulers)?;
         let shared = Arc::new(RuntimeShared::new(config, shareds));
         let mut threads = Vec::new();
-        for (index, (worker, parker)) in locals.into_iter().enumerate() {
+        for (index, (worker, parker, reactor)) in locals.into_iter().enumerate() {
             let rt = shared.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("otp-scheduler-{index}"))
                 .spawn(move || {
-                    let s = scheduler::Scheduler::new(rt, index, worker, parker);
+                    let s = scheduler::Scheduler::new(rt, index, worker, parker, reactor);
                     let _in = context::enter(&s);
                     s.run();
                 });

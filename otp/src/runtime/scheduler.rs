@@ -25,19 +25,43 @@
 //! victim has not drained its movable deque since the thief last looked (it is really behind),
 //! or the watchdog marked it stuck.
 //!
+//! # I/O
+//!
+//! Each scheduler also owns a reactor (`io::reactor`): an epoll instance for the sockets its
+//! processes wait on. A busy scheduler polls it without blocking where it looks at timers
+//! (every 61st pick, and when its queues run dry, before it goes idle, and now and then while
+//! it spins). Only schedulers with registered descriptors touch epoll at all: for the others
+//! each of these points is one relaxed load.
+//!
 //! # Parking without lost wake-ups
 //!
-//! The sleeper sets `sleeping`, fences, re-checks its queues, then parks. A waker pushes, fences,
-//! and unparks if it sees `sleeping`. One of the two sees the other (store-fence-load on both
-//! sides), and the parker keeps an unpark token, so a wake-up between the check and the park is
-//! not lost.
+//! An idle scheduler sleeps in one of two places: on its parker (a futex) when its reactor has
+//! no registrations, or in `epoll_wait` when it has some, so that socket readiness wakes it
+//! too. In both cases the next timer deadline is the timeout. `sleeping` says which:
+//! `AWAKE`, `PARKED` or `POLLING`.
+//!
+//! The sleeper stores `PARKED` or `POLLING` in `sleeping`, fences, re-checks its queues, then
+//! sleeps. A waker pushes, fences, and loads `sleeping`: on `PARKED` it unparks, on `POLLING` it
+//! writes the reactor's `mio::Waker` (an eventfd in the same epoll set). One of the two sees the
+//! other (store-fence-load on both sides). Both wake-ups are tokens that survive until the
+//! sleeper looks: the parker keeps an unpark token, and an eventfd written before
+//! `epoll_wait` starts leaves an event queued for it. So a wake-up between the check and the
+//! sleep is not lost in either mode.
+//!
+//! The mode is decided from the reactor's registration count, which only this thread
+//! increases (sockets register on the reactor of the scheduler their process runs on). A
+//! scheduler that saw no registrations has no descriptor that could produce an event while it
+//! is parked; one that saw some and lost them meanwhile merely sleeps in epoll for nothing.
+//! Keeping the futex path for schedulers without sockets keeps message-only workloads exactly
+//! as fast as before (measured: `benches/README.md`).
 
 use std::{
     cell::{Cell, RefCell},
     collections::VecDeque,
+    io,
     sync::{
         atomic::{
-            fence, AtomicBool, AtomicU64,
+            fence, AtomicBool, AtomicU64, AtomicU8,
             Ordering::{Acquire, Relaxed, Release, SeqCst},
         },
         Arc,
@@ -50,6 +74,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
 
 use crate::{
+    io::{Reactor, ReactorShared},
     process::{
         core::{
             Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, ProcessYielder, Running,
@@ -73,6 +98,14 @@ pub(crate) type ProcRef = Arc<ProcessCore>;
 
 /// Spins an idle scheduler does before parking.
 const SPIN_ROUNDS: u32 = 64;
+/// While spinning, a scheduler with sockets looks at its reactor every this many rounds.
+const SPIN_POLL_EVERY: u32 = 4;
+/// `sleeping`: running or spinning.
+const AWAKE: u8 = 0;
+/// `sleeping`: parked on the parker.
+const PARKED: u8 = 1;
+/// `sleeping`: blocked in the reactor's `epoll_wait`.
+const POLLING: u8 = 2;
 /// A thief steals from a scheduler only after this many looks in a row (a few microseconds of
 /// spinning) in which that scheduler never once emptied its queue of unstarted processes.
 const STEAL_PATIENCE: u32 = 8;
@@ -92,7 +125,10 @@ pub(crate) struct SchedulerShared {
     inbox: Injector<ProcRef>,
     stealer: Stealer<ProcRef>,
     unparker: Unparker,
-    sleeping: AtomicBool,
+    /// `AWAKE`, `PARKED` or `POLLING`: where to wake it (module docs).
+    sleeping: AtomicU8,
+    /// This scheduler's reactor, for registering sockets and waking it out of `epoll_wait`.
+    pub(crate) io: Arc<ReactorShared>,
     /// Context switches so far: the watchdog's epoch.
     pub(crate) switches: AtomicU64,
     /// Id of the process being run, 0 when idle (for the watchdog's report).
@@ -110,11 +146,13 @@ impl SchedulerShared {
         self.wake();
     }
 
-    /// Unparks the scheduler if it sleeps.
+    /// Wakes the scheduler if it sleeps, wherever it sleeps (module docs).
     pub(crate) fn wake(&self) {
         fence(SeqCst);
-        if self.sleeping.load(SeqCst) {
-            self.unparker.unpark();
+        match self.sleeping.load(SeqCst) {
+            AWAKE => {}
+            PARKED => self.unparker.unpark(),
+            _ => self.io.wake(),
         }
     }
 }
@@ -132,6 +170,7 @@ pub(crate) struct Scheduler {
     running: RunningPool,
     pub(crate) timers: Timers,
     parker: Parker,
+    reactor: Reactor,
     /// The process being run (a strong reference is held by `run_process` meanwhile).
     pub(crate) current: Cell<*const ProcessCore>,
     /// The yielder of the coroutine being resumed, for [`switch::suspend`]: copied from its
@@ -157,31 +196,35 @@ impl std::fmt::Debug for Scheduler {
     }
 }
 
-/// What a scheduler thread takes with it: its movable deque and its parker.
-pub(crate) type ThreadParts = (Worker<ProcRef>, Parker);
+/// What a scheduler thread takes with it: its movable deque, its parker and its reactor.
+pub(crate) type ThreadParts = (Worker<ProcRef>, Parker, Reactor);
 
-/// Builds the shared halves and the thread-side parts of `n` schedulers.
-pub(crate) fn create(n: usize) -> (Vec<Arc<SchedulerShared>>, Vec<ThreadParts>) {
+/// Builds the shared halves and the thread-side parts of `n` schedulers. Fails if an epoll
+/// instance cannot be made (out of descriptors).
+pub(crate) fn create(n: usize) -> io::Result<(Vec<Arc<SchedulerShared>>, Vec<ThreadParts>)> {
     (0..n)
         .map(|index| {
             // LIFO: the newest spawn runs next (depth first, hot in cache, few live stacks in a
             // spawn tree); thieves take the oldest, the biggest pieces of work.
             let worker = Worker::new_lifo();
             let parker = Parker::new();
+            let reactor = Reactor::new()?;
             let shared = Arc::new(SchedulerShared {
                 index,
                 inbox: Injector::new(),
                 stealer: worker.stealer(),
                 unparker: parker.unparker().clone(),
-                sleeping: AtomicBool::new(false),
+                sleeping: AtomicU8::new(AWAKE),
+                io: reactor.shared.clone(),
                 switches: AtomicU64::new(0),
                 running: AtomicU64::new(0),
                 drained: AtomicU64::new(0),
                 stuck: AtomicBool::new(false),
             });
-            (shared, (worker, parker))
+            Ok((shared, (worker, parker, reactor)))
         })
-        .unzip()
+        .collect::<io::Result<Vec<_>>>()
+        .map(|v| v.into_iter().unzip())
 }
 
 impl Scheduler {
@@ -190,6 +233,7 @@ impl Scheduler {
         index: usize,
         movable: Worker<ProcRef>,
         parker: Parker,
+        reactor: Reactor,
     ) -> Scheduler {
         let n = rt.schedulers.len();
         Scheduler {
@@ -200,6 +244,7 @@ impl Scheduler {
             running: RunningPool::default(),
             timers: Timers::new(rt.epoch),
             parker,
+            reactor,
             current: Cell::new(std::ptr::null()),
             yielder: Cell::new(std::ptr::null()),
             tick: Cell::new(0),
@@ -261,6 +306,7 @@ impl Scheduler {
         self.tick.set(tick);
         if tick % FAIRNESS_TICK == 0 {
             self.fire_timers();
+            self.poll_io_now();
             if let Some(p) = self.take_global() {
                 return Some(p);
             }
@@ -293,8 +339,11 @@ impl Scheduler {
             return Some(p);
         }
         self.shared.drained.fetch_add(1, Relaxed);
-        if self.fire_timers() > 0 {
-            if let Some((p, _)) = self.run_queue.borrow_mut().pop_front() {
+        if self.fire_timers() + self.poll_io_now() > 0 {
+            if let Some(p) = self.take_started() {
+                return Some(p);
+            }
+            if let Some(p) = self.movable.pop() {
                 return Some(p);
             }
         }
@@ -389,7 +438,10 @@ impl Scheduler {
     fn idle(&self) {
         self.shared.running.store(0, Relaxed);
         self.rt.spinning.fetch_add(1, SeqCst);
-        for _ in 0..SPIN_ROUNDS {
+        for round in 0..SPIN_ROUNDS {
+            if round % SPIN_POLL_EVERY == SPIN_POLL_EVERY - 1 {
+                self.poll_io_now();
+            }
             if let Some(p) = self.try_steal() {
                 self.rt.spinning.fetch_sub(1, SeqCst);
                 self.push_local_front_movable(p);
@@ -404,25 +456,41 @@ impl Scheduler {
             }
         }
         self.rt.spinning.fetch_sub(1, SeqCst);
-        // Park.
-        self.shared.sleeping.store(true, SeqCst);
+        // Sleep: in epoll if sockets may wake us, else on the parker (module docs).
+        let polling = self.reactor.shared.has_registrations();
+        self.shared
+            .sleeping
+            .store(if polling { POLLING } else { PARKED }, SeqCst);
         self.rt.sleepers.fetch_add(1, SeqCst);
         fence(SeqCst);
         if !self.has_local_work() && !self.rt.stopping() && self.rt.timers_inbox_empty() {
-            match self.timers.next_deadline() {
-                Some(at) => {
-                    let now = Instant::now();
-                    if at > now {
-                        self.parker.park_timeout(at - now);
-                    }
+            let timeout = match self.timers.next_deadline() {
+                Some(at) => at
+                    .checked_duration_since(Instant::now())
+                    .filter(|d| !d.is_zero()),
+                None => Some(Duration::from_millis(100)),
+            };
+            if let Some(timeout) = timeout {
+                if polling {
+                    self.reactor.poll(Some(timeout));
+                } else {
+                    self.parker.park_timeout(timeout);
                 }
-                None => self.parker.park_timeout(Duration::from_millis(100)),
             }
         }
         self.rt.sleepers.fetch_sub(1, SeqCst);
-        self.shared.sleeping.store(false, SeqCst);
+        self.shared.sleeping.store(AWAKE, SeqCst);
         self.rt.take_timer_inbox(&self.timers);
         self.fire_timers();
+    }
+
+    /// Looks at the reactor without blocking, if any socket is registered there; returns how
+    /// many processes that woke.
+    fn poll_io_now(&self) -> usize {
+        if !self.reactor.shared.has_registrations() {
+            return 0;
+        }
+        self.reactor.poll(Some(Duration::ZERO))
     }
 
     /// A stolen process goes to the front of the local movable deque's consumer side.

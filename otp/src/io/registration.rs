@@ -1,0 +1,371 @@
+//! A socket's registration: the readiness its reactor has seen, the processes waiting for it,
+//! and the loop every socket operation runs (try the syscall; on `WouldBlock`, wait).
+//!
+//! # The readiness word
+//!
+//! One `AtomicUsize`: bit 0 readable, bit 1 writable, the rest a *tick* that every event bumps.
+//! A new registration starts "ready both ways", so the first operation simply tries its
+//! syscall. An operation that gets `WouldBlock` clears its direction's bit, but only if the
+//! tick is still the one it read before the syscall ([`Registration::clear`]): an event that
+//! arrived in between keeps the bit, and the operation retries at once instead of waiting for an
+//! edge that already happened.
+//!
+//! # Waiting
+//!
+//! A process that finds its direction not ready adds itself to that direction's waiter list
+//! and, **under the same lock**, reads the readiness word again ([`Registration::park`]); only if
+//! the bit is still clear does it suspend (the mailbox's `wait`, so a wheel timer covers the
+//! per-operation timeout and any message or exit signal also wakes it). The reactor records
+//! readiness first, then takes the waiter list under the lock ([`Registration::set_ready`]),
+//! then wakes each process through its scheduling word (`ProcessCore::wake`, the path a message
+//! push and a reply slot use). See `io`'s module docs for why no wake-up can be lost.
+//!
+//! A waiter entry is removed by the reactor when it wakes the process, or by the operation
+//! itself when it returns without that (done, timed out, or unwinding because the process was
+//! killed), so a list never keeps a dead process's record alive.
+//!
+//! # Where a registration lives
+//!
+//! The descriptor is registered with epoll lazily, the first time an operation has to wait,
+//! on the reactor of the scheduler that operation runs on, and stays there until the socket is
+//! dropped ([`Source`]'s `Drop`: deregister, then close). A socket that moves to a process on
+//! another scheduler keeps its reactor; its events still wake the new owner wherever it runs,
+//! since waking goes through the process record, not through the reactor's thread.
+
+use std::{
+    io,
+    os::fd::{AsRawFd, RawFd},
+    panic::Location,
+    sync::{
+        atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire},
+        Arc, Mutex, MutexGuard, OnceLock, PoisonError,
+    },
+    time::{Duration, Instant},
+};
+
+use mio::Token;
+
+use crate::{
+    io::reactor::ReactorShared,
+    mailbox,
+    process::core::ProcessCore,
+    runtime::{budget, context},
+};
+
+const READABLE: usize = 1;
+const WRITABLE: usize = 2;
+const TICK: usize = 4;
+
+/// Which way an operation moves data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// read, recv, accept
+    Read,
+    /// write, send, connect
+    Write,
+}
+
+impl Direction {
+    fn bit(self) -> usize {
+        match self {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        }
+    }
+}
+
+/// The processes waiting on one registration, per direction.
+#[derive(Default)]
+struct Waiters {
+    read: Vec<Arc<ProcessCore>>,
+    write: Vec<Arc<ProcessCore>>,
+}
+
+impl Waiters {
+    fn of(&mut self, dir: Direction) -> &mut Vec<Arc<ProcessCore>> {
+        match dir {
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
+        }
+    }
+}
+
+/// Where a registration sits in epoll.
+#[derive(Debug)]
+struct Attached {
+    reactor: Arc<ReactorShared>,
+    token: Token,
+}
+
+/// See the module docs.
+pub(crate) struct Registration {
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+    attached: OnceLock<Attached>,
+}
+
+impl Registration {
+    fn new() -> Arc<Registration> {
+        Arc::new(Registration {
+            readiness: AtomicUsize::new(READABLE | WRITABLE),
+            waiters: Mutex::new(Waiters::default()),
+            attached: OnceLock::new(),
+        })
+    }
+
+    fn waiters(&self) -> MutexGuard<'_, Waiters> {
+        // Every update under this lock is a push, a retain or an append: a panic cannot leave
+        // the lists half-changed, so a poisoned lock is still consistent.
+        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reactor side: records an event (bits, then a new tick), then moves the waiters of the
+    /// ready directions into `woken` for the caller to wake.
+    pub(crate) fn set_ready(
+        &self,
+        readable: bool,
+        writable: bool,
+        woken: &mut Vec<Arc<ProcessCore>>,
+    ) {
+        let bits = if readable { READABLE } else { 0 } | if writable { WRITABLE } else { 0 };
+        if bits == 0 {
+            return;
+        }
+        // One read-modify-write: the new bits and the new tick appear together.
+        let _ = self
+            .readiness
+            .fetch_update(AcqRel, Acquire, |w| Some(w.wrapping_add(TICK) | bits));
+        // The lock orders this against `park`: see the module docs of `io`.
+        let mut waiters = self.waiters();
+        if readable {
+            woken.append(&mut waiters.read);
+        }
+        if writable {
+            woken.append(&mut waiters.write);
+        }
+    }
+
+    fn snapshot(&self) -> usize {
+        self.readiness.load(Acquire)
+    }
+
+    /// Clears `dir`'s bit after a `WouldBlock`, unless an event came after `seen` was read.
+    fn clear(&self, dir: Direction, seen: usize) {
+        let mut current = seen;
+        // Retry only while the tick is unchanged (another direction was cleared meanwhile).
+        while current & !(READABLE | WRITABLE) == seen & !(READABLE | WRITABLE) {
+            match self.readiness.compare_exchange_weak(
+                current,
+                current & !dir.bit(),
+                AcqRel,
+                Acquire,
+            ) {
+                Ok(_) => return,
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Adds `core` to `dir`'s waiters, then, under the same lock, looks at the readiness word
+    /// again. True if `dir` became ready meanwhile (the caller retries instead of waiting).
+    fn park(&self, dir: Direction, core: &Arc<ProcessCore>) -> bool {
+        let mut waiters = self.waiters();
+        let list = waiters.of(dir);
+        if !list.iter().any(|p| Arc::ptr_eq(p, core)) {
+            list.push(core.clone());
+        }
+        self.snapshot() & dir.bit() != 0
+    }
+
+    /// Takes `core` off `dir`'s waiters, if it is still there.
+    fn unpark(&self, dir: Direction, core: &Arc<ProcessCore>) {
+        self.waiters().of(dir).retain(|p| !Arc::ptr_eq(p, core));
+    }
+
+    /// Registers `fd` on the current scheduler's reactor, once.
+    fn attach(self: &Arc<Self>, fd: RawFd) -> io::Result<()> {
+        if self.attached.get().is_some() {
+            return Ok(());
+        }
+        // The waiter lock serialises two processes attaching at once (a reader and a writer
+        // sharing the socket).
+        let _serial = self.waiters();
+        if self.attached.get().is_some() {
+            return Ok(());
+        }
+        let reactor = context::with_scheduler(|s| s.map(|s| s.shared.io.clone()))
+            .ok_or_else(|| not_in_process("a socket operation"))?;
+        let token = reactor.register(fd, self)?;
+        let _ = self.attached.set(Attached { reactor, token });
+        Ok(())
+    }
+}
+
+/// The error for a socket operation that would have to wait outside a process.
+pub(crate) fn not_in_process(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("`{what}` must be called from inside an otp process (see otp::run)"),
+    )
+}
+
+/// The error of an operation that ran out of time.
+pub(crate) fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, format!("{what} timed out"))
+}
+
+/// A mio socket and its registration. Dropping it deregisters the descriptor, then closes it.
+pub(crate) struct Source<S: AsRawFd> {
+    io: S,
+    registration: Arc<Registration>,
+}
+
+impl<S: AsRawFd> std::fmt::Debug for Source<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("fd", &self.io.as_raw_fd())
+            .field("registered", &self.registration.attached.get().is_some())
+            .finish()
+    }
+}
+
+impl<S: AsRawFd> Source<S> {
+    /// Wraps a non-blocking socket (not registered until an operation has to wait).
+    pub(crate) fn new(io: S) -> Source<S> {
+        Source {
+            io,
+            registration: Registration::new(),
+        }
+    }
+
+    /// The socket, for calls that never wait (addresses, options).
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, suspending the calling process while
+    /// `dir` is not ready, for at most `timeout` (then `TimedOut`). `what` names the operation
+    /// in errors. Outside a process: an `Unsupported` error, without trying `op`.
+    pub(crate) fn run<R>(
+        &self,
+        dir: Direction,
+        timeout: Option<Duration>,
+        what: &'static str,
+        at: &'static Location<'static>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let Some(core) = context::current_process() else {
+            return Err(not_in_process(what));
+        };
+        budget::consume(1);
+        let deadline = timeout.map(|d| Instant::now() + d);
+        let reg = &self.registration;
+        let mut guard = Unpark {
+            reg,
+            dir,
+            core: &core,
+            parked: false,
+        };
+        loop {
+            let seen = reg.snapshot();
+            if seen & dir.bit() != 0 {
+                match op(&self.io) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Registered before the bit is cleared: an edge after the syscall is
+                        // then either in the tick (the clear is skipped) or still to come.
+                        reg.attach(self.io.as_raw_fd())?;
+                        reg.clear(dir, seen);
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    result => return result,
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timed_out(what));
+            }
+            if reg.park(dir, &core) {
+                continue;
+            }
+            guard.parked = true;
+            if std::thread::panicking() {
+                // A destructor running during the process's exit unwind (a `BufWriter`
+                // flushing on drop): nothing may switch away now, so it cannot wait.
+                return Err(io::Error::other(format!(
+                    "`{what}` cannot wait while the process is exiting"
+                )));
+            }
+            mailbox::wait(&core, deadline, at);
+            // Acts on signals that came meanwhile: an exit signal unwinds from here, and the
+            // guard takes this process off the waiter list on the way out.
+            core.safepoint();
+        }
+    }
+}
+
+/// Takes the process off the waiter list when an operation ends without the reactor having
+/// done so (success after a spurious wake-up, timeout, unwind).
+struct Unpark<'a> {
+    reg: &'a Registration,
+    dir: Direction,
+    core: &'a Arc<ProcessCore>,
+    parked: bool,
+}
+
+impl Drop for Unpark<'_> {
+    fn drop(&mut self) {
+        if self.parked {
+            self.reg.unpark(self.dir, self.core);
+        }
+    }
+}
+
+impl<S: AsRawFd> Drop for Source<S> {
+    fn drop(&mut self) {
+        if let Some(a) = self.registration.attached.get() {
+            a.reactor.deregister(self.io.as_raw_fd(), a.token);
+        }
+        // Nobody can be waiting (waiting borrows the socket), but a stale entry would keep a
+        // record alive: clear the lists. The descriptor closes when `io` drops, after this.
+        let mut waiters = self.registration.waiters();
+        waiters.read.clear();
+        waiters.write.clear();
+    }
+}
+
+/// A per-handle operation timeout (`set_read_timeout` and friends): nanoseconds, 0 for none.
+#[derive(Debug, Default)]
+pub(crate) struct TimeoutCell(std::sync::atomic::AtomicU64);
+
+impl TimeoutCell {
+    /// The timeout, if one is set.
+    pub(crate) fn get(&self) -> Option<Duration> {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+
+    /// Sets or clears it. A zero duration is an `InvalidInput` error, as in std.
+    pub(crate) fn set(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let nanos = match timeout {
+            None => 0,
+            Some(d) if d.is_zero() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "cannot set a 0 duration timeout",
+                ))
+            }
+            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1),
+        };
+        self.0.store(nanos, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// A copy, for `try_clone`.
+    pub(crate) fn copy(&self) -> TimeoutCell {
+        TimeoutCell(std::sync::atomic::AtomicU64::new(
+            self.0.load(std::sync::atomic::Ordering::Relaxed),
+        ))
+    }
+}
