@@ -39,6 +39,9 @@
 //!   `after`; [`#[otp::budget]`](macro@budget) makes a function's loops and calls yield.
 //! * [`#[otp::main]`](macro@main) and [`#[otp::test]`](macro@test) run a function as a root
 //!   process; [`testing`] has ExUnit's `assert_receive` and `start_supervised`.
+//! * [`io`] has TCP and UDP sockets whose reads, writes, accepts and connects suspend the
+//!   calling process, not its scheduler thread; [`blocking`] runs code that must block (files,
+//!   DNS, long computations) on a bounded pool of threads while the process waits.
 //!
 //! On top of processes, OTP's behaviours:
 //!
@@ -69,6 +72,7 @@ extern crate self as otp;
 
 pub mod agent;
 pub mod application;
+pub mod blocking;
 pub mod dynamic_supervisor;
 pub mod gen_server;
 pub mod io;

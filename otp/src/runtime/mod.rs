@@ -27,6 +27,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// [`Builder::blocking_threads`]'s default.
+const DEFAULT_BLOCKING_THREADS: usize = 64;
+
 use crate::{
     process::{
         core::Signal,
@@ -45,6 +48,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: usize,
     pub(crate) long_schedule: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) blocking_threads: usize,
 }
 
 /// Configures and starts a [`Runtime`].
@@ -56,6 +60,7 @@ pub(crate) struct Config {
 ///     .schedulers(2)
 ///     .stack_size(256 * 1024)
 ///     .long_schedule_threshold(Duration::from_millis(50))
+///     .blocking_threads(8)
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(rt.block_on(|| 1 + 1).unwrap(), 2);
@@ -74,7 +79,8 @@ impl Default for Builder {
 
 impl Builder {
     /// Defaults: one scheduler per available core, 4000 reductions per slice, 128 KiB stacks,
-    /// long-schedule reports after 100 ms, 5 s to stop every process at shutdown.
+    /// long-schedule reports after 100 ms, 5 s to stop every process at shutdown, at most 64
+    /// blocking pool threads.
     pub fn new() -> Builder {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Builder {
@@ -84,6 +90,7 @@ impl Builder {
                 stack_size: stack::DEFAULT_STACK_SIZE,
                 long_schedule: Duration::from_millis(100),
                 shutdown_timeout: Duration::from_secs(5),
+                blocking_threads: DEFAULT_BLOCKING_THREADS,
             },
             guard_budget: None,
         }
@@ -119,6 +126,20 @@ impl Builder {
     /// How long shutdown waits for killed processes to finish unwinding.
     pub fn shutdown_timeout(mut self, d: Duration) -> Builder {
         self.config.shutdown_timeout = d;
+        self
+    }
+
+    /// The most threads the [blocking pool](crate::blocking) runs at once (at least 1); more
+    /// closures wait in its queue. Threads start when needed and end after 10 s idle. (The
+    /// BEAM has 10 dirty I/O schedulers by default; tokio allows 512 blocking threads.)
+    ///
+    /// ```
+    /// let rt = otp::Builder::new().blocking_threads(2).build().unwrap();
+    /// let max = rt.block_on(|| otp::blocking::stats().max_threads).unwrap();
+    /// assert_eq!(max, 2);
+    /// ```
+    pub fn blocking_threads(mut self, n: usize) -> Builder {
+        self.config.blocking_threads = n.max(1);
         self
     }
 
@@ -280,6 +301,9 @@ impl Runtime {
             );
         }
         let stuck = rt.table.len();
+        // The processes are gone: closures still queued have nobody to answer; running ones
+        // get the shutdown timeout to finish.
+        rt.blocking.shutdown(rt.config.shutdown_timeout);
         rt.stop();
         if let Some(w) = self.watchdog.take() {
             w.stop();

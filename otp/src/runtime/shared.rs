@@ -14,6 +14,7 @@ use std::{
 use crossbeam_deque::Injector;
 
 use crate::{
+    blocking::BlockingPool,
     process::{core::ProcessCore, exit::ExitReason, name::Names},
     runtime::{
         context,
@@ -54,6 +55,8 @@ pub(crate) struct RuntimeShared {
     /// The root's id, readable without the lock (every exit checks it).
     pub(crate) root_id: AtomicU64,
     pub(crate) changed: Condvar,
+    /// The blocking pool (`otp::blocking`).
+    pub(crate) blocking: Arc<BlockingPool>,
 }
 
 impl RuntimeShared {
@@ -64,6 +67,7 @@ impl RuntimeShared {
             injector: Injector::new(),
             names: Names::default(),
             epoch: Instant::now(),
+            blocking: BlockingPool::new(config.blocking_threads),
             config,
             stop: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
