@@ -16,10 +16,29 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("procfs").count()
 }
 
+/// What each open descriptor is (for failure messages).
+fn describe_fds() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .expect("procfs")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let target = std::fs::read_link(e.path()).ok()?;
+            Some(format!(
+                "{} -> {}",
+                e.file_name().to_string_lossy(),
+                target.display()
+            ))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn no_descriptor_leaks() {
     watchdog(|| {
         let before = open_fds();
+        let before_list = describe_fds();
         let rt = Builder::new()
             .schedulers(2)
             .shutdown_timeout(PROMPTLY)
@@ -113,6 +132,11 @@ fn no_descriptor_leaks() {
         })
         .unwrap();
         rt.shutdown();
-        assert_eq!(open_fds(), before, "descriptors left after shutdown");
+        assert_eq!(
+            open_fds(),
+            before,
+            "descriptors left after shutdown: before {before_list:?}, after {:?}",
+            describe_fds()
+        );
     });
 }

@@ -6,19 +6,21 @@
 //! One `AtomicUsize`: bit 0 readable, bit 1 writable, the rest a *tick* that every event bumps.
 //! A new registration starts "ready both ways", so the first operation simply tries its
 //! syscall. An operation that gets `WouldBlock` clears its direction's bit, but only if the
-//! tick is still the one it read before the syscall ([`Registration::clear`]): an event that
+//! tick is still the one it read before the syscall ([`Readiness::clear`]): an event that
 //! arrived in between keeps the bit, and the operation retries at once instead of waiting for an
 //! edge that already happened.
 //!
 //! # Waiting
 //!
 //! A process that finds its direction not ready adds itself to that direction's waiter list
-//! and, **under the same lock**, reads the readiness word again ([`Registration::park`]); only if
+//! and, **under the same lock**, reads the readiness word again ([`Readiness::park`]); only if
 //! the bit is still clear does it suspend (the mailbox's `wait`, so a wheel timer covers the
 //! per-operation timeout and any message or exit signal also wakes it). The reactor records
-//! readiness first, then takes the waiter list under the lock ([`Registration::set_ready`]),
+//! readiness first, then takes the waiter list under the lock ([`Readiness::set_ready`]),
 //! then wakes each process through its scheduling word (`ProcessCore::wake`, the path a message
-//! push and a reply slot use). See `io`'s module docs for why no wake-up can be lost.
+//! push and a reply slot use). See `io`'s module docs for why no wake-up can be lost; the
+//! loom model at the end of this file (`loom_io_readiness_is_never_lost`) checks this code
+//! against the real scheduling word.
 //!
 //! A waiter entry is removed by the reactor when it wakes the process, or by the operation
 //! itself when it returns without that (done, timed out, or unwinding because the process was

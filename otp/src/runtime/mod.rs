@@ -275,15 +275,23 @@ impl Runtime {
         let rt = &self.shared;
         rt.shutting_down.store(true, Relaxed);
         let deadline = Instant::now() + rt.config.shutdown_timeout;
+        // The kills come from a record that never runs, not from each target itself: a kill
+        // that lands in the queue of a process that has just finished exiting stays there until
+        // the record is freed, and if it named that very process, the record would hold
+        // itself, and with it its scheduler and that scheduler's reactor descriptors, forever.
+        let killer = AnyPid::from_core(spawn::new_core::<(), ShutdownKill, _>(
+            rt.id_block(),
+            0,
+            |_: crate::Mailbox<()>| {},
+        ));
         loop {
             let live = rt.table.list();
             if live.is_empty() {
                 break;
             }
             for p in live {
-                let from = AnyPid::from_core(p.clone());
                 p.send_signal(Signal::Exit {
-                    from,
+                    from: killer.clone(),
                     reason: ExitReason::Kill,
                     linked: false,
                 });
@@ -322,6 +330,9 @@ impl Runtime {
         }
     }
 }
+
+/// Names the record that sends the shutdown kills (its "initial call").
+struct ShutdownKill;
 
 impl Drop for Runtime {
     fn drop(&mut self) {

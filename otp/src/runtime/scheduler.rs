@@ -46,7 +46,9 @@
 //! other (store-fence-load on both sides). Both wake-ups are tokens that survive until the
 //! sleeper looks: the parker keeps an unpark token, and an eventfd written before
 //! `epoll_wait` starts leaves an event queued for it. So a wake-up between the check and the
-//! sleep is not lost in either mode.
+//! sleep is not lost in either mode. Of several wakers of one `POLLING` sleeper, only the one
+//! that swaps it back to `AWAKE` writes the eventfd (a system call); the others' work is seen
+//! because a woken scheduler looks at all its queues before it sleeps again.
 //!
 //! The mode is decided from the reactor's registration count, which only this thread
 //! increases (sockets register on the reactor of the scheduler their process runs on). A
@@ -152,7 +154,17 @@ impl SchedulerShared {
         match self.sleeping.load(SeqCst) {
             AWAKE => {}
             PARKED => self.unparker.unpark(),
-            _ => self.io.wake(),
+            // One eventfd write per sleep, not one per waker: the winner of the swap wakes
+            // it, and the sleeper looks at all its queues once it is up.
+            _ => {
+                if self
+                    .sleeping
+                    .compare_exchange(POLLING, AWAKE, SeqCst, SeqCst)
+                    .is_ok()
+                {
+                    self.io.wake();
+                }
+            }
         }
     }
 }
