@@ -87,7 +87,7 @@ use std::time::Duration;
 pub use self::{
     call::{reply, CallError, From, ReplyTo},
     name::{Name, Via},
-    server::Server,
+    server::{RequestId, Server},
     start::{start, start_link, StartError, StartOptions},
 };
 use crate::{

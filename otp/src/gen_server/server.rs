@@ -2,6 +2,7 @@
 
 use std::{
     fmt,
+    marker::PhantomData,
     panic::Location,
     sync::Arc,
     time::{Duration, Instant},
@@ -191,10 +192,7 @@ impl<G: GenServer> Server<G> {
         if std::ptr::eq(context::current_raw(), Arc::as_ptr(pid.as_any().core())) {
             return Err(CallError::CallingSelf);
         }
-        let deadline = match timeout {
-            Timeout::Infinity => None,
-            Timeout::After(d) => Some(Instant::now() + d),
-        };
+        let deadline = deadline_of(timeout);
         let (promise, waiter) = reply::slot("GenServer::call");
         if !pid
             .as_any()
@@ -203,12 +201,66 @@ impl<G: GenServer> Server<G> {
         {
             return Err(CallError::NoProc);
         }
-        match waiter.wait(deadline, at) {
-            Some(Ok(reply)) => Ok(reply),
-            Some(Err(Some(reason))) => Err(CallError::Exit(reason)),
-            Some(Err(None)) => Err(CallError::NoReply),
-            None => Err(CallError::Timeout),
+        answer(waiter.wait(deadline, at))
+    }
+
+    /// Sends a call without waiting for its reply (`:gen_server.send_request/2`); take the reply
+    /// later with [`RequestId::receive_response`]. Several requests, to one server or many, can
+    /// be in flight at once, so a process can ask N servers and wait once for all (the replies
+    /// come through reply slots, not the mailbox, so the waits are O(1) each).
+    ///
+    /// ```
+    /// use otp::gen_server::{self, CallResult, From, GenServer};
+    ///
+    /// struct Double;
+    /// impl GenServer for Double {
+    ///     type Call = u32;
+    ///     type Reply = u32;
+    ///     type Cast = ();
+    ///     type Info = ();
+    ///     type Continue = ();
+    ///     fn handle_call(&mut self, n: u32, _: From<u32>) -> CallResult<u32> {
+    ///         CallResult::reply(n * 2)
+    ///     }
+    /// }
+    ///
+    /// otp::run(|| {
+    ///     let shards: Vec<_> = (0..4).map(|_| gen_server::start_link(Double).unwrap()).collect();
+    ///     let requests: Vec<_> = shards.iter().zip(1..).map(|(s, n)| s.send_request(n).unwrap()).collect();
+    ///     let replies: Vec<u32> = requests
+    ///         .into_iter()
+    ///         .map(|r| r.receive_response(otp::gen_server::DEFAULT_CALL_TIMEOUT).unwrap())
+    ///         .collect();
+    ///     assert_eq!(replies, [2, 4, 6, 8]);
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NoProc`] if there is no such server now, [`CallError::CallingSelf`] from
+    /// the server itself; every other outcome comes with the response.
+    ///
+    /// # Panics
+    ///
+    /// Outside a process.
+    #[track_caller]
+    pub fn send_request(&self, request: G::Call) -> Result<RequestId<G>, CallError> {
+        let pid = self.resolve().ok_or(CallError::NoProc)?;
+        if std::ptr::eq(context::current_raw(), Arc::as_ptr(pid.as_any().core())) {
+            return Err(CallError::CallingSelf);
         }
+        let (promise, waiter) = reply::slot("GenServer::send_request");
+        if !pid
+            .as_any()
+            .core()
+            .send_user(Envelope::<G>::Call(request, From::new(promise)))
+        {
+            return Err(CallError::NoProc);
+        }
+        Ok(RequestId {
+            waiter,
+            _owner: PhantomData,
+        })
     }
 
     /// Sends an asynchronous request (`GenServer.cast/2`); never blocks. Silent if the server's
@@ -370,5 +422,65 @@ impl<G: GenServer> Server<G> {
             Some(r) if r == reason => Ok(()),
             Some(r) => Err(CallError::Exit(r)),
         }
+    }
+}
+
+fn deadline_of(timeout: Timeout) -> Option<Instant> {
+    match timeout {
+        Timeout::Infinity => None,
+        Timeout::After(d) => Some(Instant::now() + d),
+    }
+}
+
+fn answer<R>(waited: Option<Result<R, reply::Broken>>) -> Result<R, CallError> {
+    match waited {
+        Some(Ok(reply)) => Ok(reply),
+        Some(Err(Some(reason))) => Err(CallError::Exit(reason)),
+        Some(Err(None)) => Err(CallError::NoReply),
+        None => Err(CallError::Timeout),
+    }
+}
+
+/// A call in flight, from [`Server::send_request`] (`:gen_server.send_request/2`'s request
+/// id). It belongs to the process that sent it (it is not `Send`); dropping it forgets the
+/// request (a reply that comes later is dropped).
+#[must_use = "the reply is only seen through receive_response"]
+pub struct RequestId<G: GenServer> {
+    waiter: reply::Waiter<G::Reply>,
+    /// Only the sender can wait: its pid is where the wake-up goes.
+    _owner: PhantomData<*const ()>,
+}
+
+impl<G: GenServer> RequestId<G> {
+    /// Waits up to `timeout` (from now) for the reply (`:gen_server.receive_response/2`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Server::call`]: [`CallError::Timeout`], the server's exit reason
+    /// ([`CallError::Exit`]) if it died holding the request, [`CallError::NoReply`] if it
+    /// dropped it.
+    #[track_caller]
+    pub fn receive_response(self, timeout: impl Into<Timeout>) -> Result<G::Reply, CallError> {
+        let deadline = deadline_of(timeout.into());
+        answer(self.waiter.wait(deadline, Location::caller()))
+    }
+
+    /// The reply if it has come, without waiting (`:gen_server.check_response/2`); the request
+    /// back otherwise.
+    ///
+    /// # Errors
+    ///
+    /// `Err(Ok(self))` while no reply has come; `Err(Err(e))` if the request failed.
+    pub fn check_response(self) -> Result<G::Reply, Result<Self, CallError>> {
+        match self.waiter.try_take() {
+            Some(outcome) => answer(Some(outcome)).map_err(Err),
+            None => Err(Ok(self)),
+        }
+    }
+}
+
+impl<G: GenServer> fmt::Debug for RequestId<G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestId({:?})", self.waiter)
     }
 }
