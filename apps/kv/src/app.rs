@@ -9,8 +9,8 @@
 //! │   ├── ...
 //! │   └── shard-N-1
 //! ├── kv_connections  Task.Supervisor: one reader task per client (+ its linked session)
-//! └── kv_acceptor     accepts TCP connections, hands each to kv_connections  [pending:
-//!                     needs otp::io::TcpListener, see `acceptor`]
+//! └── kv_acceptor     binds bind:port, accepts TCP connections, hands each to
+//!                     kv_connections (see `acceptor`)
 //! ```
 //!
 //! `rest_for_one`, because each child depends on those before it: shards register in
@@ -37,9 +37,10 @@
 //! instances of the application apart in one runtime, which the tests use.
 
 use std::{
+    net::SocketAddr,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed},
-        Arc,
+        Arc, Mutex, PoisonError,
     },
     time::{Duration, Instant},
 };
@@ -90,6 +91,8 @@ struct Inner {
     shard_stats: Vec<Arc<ShardStats>>,
     stats: Stats,
     started: Instant,
+    /// Where the acceptor listens, and its process: set by each start of the acceptor.
+    listening: Mutex<Option<(SocketAddr, AnyPid)>>,
 }
 
 impl Kv {
@@ -110,6 +113,7 @@ impl Kv {
                 shard_stats,
                 stats: Stats::default(),
                 started: Instant::now(),
+                listening: Mutex::new(None),
             }),
         }
     }
@@ -119,8 +123,8 @@ impl Kv {
     ///
     /// # Errors
     ///
-    /// The persistence directory is unusable, or a child failed to start (a damaged file;
-    /// the acceptor, until the socket layer exists).
+    /// The persistence directory is unusable, or a child failed to start (a damaged file; the
+    /// acceptor, when its address cannot be bound).
     pub fn start_link(&self) -> Result<Supervisor, StartError> {
         if let Some(dir) = &self.config().aof {
             aof::prepare_dir(dir, self.shard_count())
@@ -218,6 +222,37 @@ impl Kv {
         self.inner.started.elapsed()
     }
 
+    /// The address the TCP acceptor is bound to (with the port picked when the configured
+    /// port is 0), once it has started; `None` before, or with
+    /// [`Config::listen`](crate::config::Config::listen) off. A restarted acceptor binds this
+    /// address again.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listening().map(|(addr, _)| addr)
+    }
+
+    /// The acceptor's process, as its last start recorded it (it may have exited since).
+    pub fn acceptor(&self) -> Option<AnyPid> {
+        self.listening().map(|(_, pid)| pid)
+    }
+
+    fn listening(&self) -> Option<(SocketAddr, AnyPid)> {
+        self.inner
+            .listening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records where the acceptor listens and which process it is (the acceptor's start
+    /// function calls it).
+    pub(crate) fn set_listening(&self, addr: SocketAddr, acceptor: AnyPid) {
+        *self
+            .inner
+            .listening
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((addr, acceptor));
+    }
+
     /// Serves a new client over `transport`, in a task under `kv_connections`. This is what
     /// the acceptor calls for each accepted socket.
     ///
@@ -306,7 +341,8 @@ impl Stats {
     }
 }
 
-/// kv as an otp [`Application`], for `otp::application::run`.
+/// kv as an otp [`Application`], for `otp::application::run`. Its start prints
+/// `listening on ADDR` on stdout once the acceptor is bound (with the port picked, for port 0).
 #[derive(Debug)]
 pub struct KvApp {
     kv: Kv,
@@ -333,18 +369,23 @@ impl Application for KvApp {
     }
 
     fn start(&mut self) -> Result<Supervisor, StartError> {
-        self.kv.start_link()
+        let tree = self.kv.start_link()?;
+        if let Some(addr) = self.kv.local_addr() {
+            println!("listening on {addr}");
+        }
+        Ok(tree)
     }
 }
 // ANCHOR_END: application
 
-/// A run error in words, with the case of the missing socket layer spelled out.
+/// A run error in words: a child that failed to start is named, with its reason (for the
+/// acceptor, the address it could not bind and why).
 pub fn explain(error: &RunError) -> String {
     if let RunError::Start(StartError::Stopped(ExitReason::ShutdownWith(detail))) = error {
         if let Some(failed) = detail.downcast_ref::<FailedToStartChild>() {
             if let StartError::Stopped(ExitReason::Custom(reason)) = &failed.error {
-                if let Some(unavailable) = reason.downcast_ref::<acceptor::Unavailable>() {
-                    return unavailable.to_string();
+                if let Some(bind) = reason.downcast_ref::<acceptor::BindError>() {
+                    return bind.to_string();
                 }
                 return format!("{} failed to start: {reason}", failed.id);
             }

@@ -39,8 +39,10 @@
 //! # Plugging in a socket
 //!
 //! Anything that implements [`Transport`] can be served: split into a read half and a write
-//! half usable from two processes. The in-memory [`Duplex`](crate::memory::Duplex) does
-//! today; `otp::io::TcpStream` will, once its reads and writes suspend the calling process.
+//! half usable from two processes. [`otp::io::TcpStream`] does (the acceptor serves those),
+//! split with [`try_clone`](otp::io::TcpStream::try_clone) into two handles on one socket;
+//! its reads and writes suspend the calling process, not its scheduler thread. The in-memory
+//! [`Duplex`](crate::memory::Duplex) does too, for tests.
 
 use std::{
     fmt,
@@ -71,8 +73,8 @@ pub const QUERY_BUFFER_LIMIT: usize = 1 << 30;
 
 // ANCHOR: transport
 /// A byte stream a connection can run over: something that splits into a read half and a
-/// write half that two processes can use at once. The socket layer's `TcpStream` is meant to
-/// implement it; [`Duplex`](crate::memory::Duplex) does.
+/// write half that two processes can use at once. [`otp::io::TcpStream`] implements it, and
+/// so does the in-memory [`Duplex`](crate::memory::Duplex).
 pub trait Transport: Send + 'static {
     /// The read half.
     type Reader: Read + Send + 'static;
@@ -90,6 +92,26 @@ pub trait Transport: Send + 'static {
     fn peer(&self) -> String;
 }
 // ANCHOR_END: transport
+
+// ANCHOR: tcp_transport
+/// A TCP connection splits into two handles on the same socket (a duplicated descriptor):
+/// the reader task reads from one while the session writes to the other. Each suspends only
+/// the process using it. The descriptor is closed when both are dropped.
+impl Transport for otp::io::TcpStream {
+    type Reader = otp::io::TcpStream;
+    type Writer = otp::io::TcpStream;
+
+    fn split(self) -> io::Result<(Self::Reader, Self::Writer)> {
+        let writer = self.try_clone()?;
+        Ok((self, writer))
+    }
+
+    fn peer(&self) -> String {
+        self.peer_addr()
+            .map_or_else(|_| "unknown".to_owned(), |a| a.to_string())
+    }
+}
+// ANCHOR_END: tcp_transport
 
 // ANCHOR: serve
 /// The body of a connection's reader task: serves one client over `transport` until it

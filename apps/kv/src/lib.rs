@@ -25,11 +25,11 @@
 //! * [`db`]: commands routed to shards, multi-key ones fanned out.
 //! * [`pubsub`]: channels through a duplicate-key `Registry`.
 //! * [`connection`]: a client's reader and session, over any [`Transport`](connection::Transport).
-//! * [`memory`]: an in-memory transport, for tests.
+//! * [`memory`]: an in-memory transport, for tests (TCP is `otp::io::TcpStream`, see [`connection`]).
 //! * [`info`], [`debug`]: `INFO` and `DEBUG KILLSHARD`.
 //! * [`config`]: flags and the application environment.
 //! * [`app`]: the supervision tree and the shared [`Kv`](app::Kv) handle.
-//! * [`acceptor`]: the TCP acceptor, pending the socket layer.
+//! * [`acceptor`]: the TCP acceptor: binds, accepts, hands each connection to [`app::Kv::accept`].
 //!
 //! See `apps/kv/README.md` for running it, the flags and the persistence guarantees.
 

@@ -1,8 +1,10 @@
 //! The `kv` server: reads its settings, then runs the application until SIGINT or SIGTERM.
 //!
-//! Until otp's socket layer lands, the application's acceptor cannot start (see
-//! `kv::acceptor`): the server builds its tree, replays its files, then stops and explains,
-//! with exit status 69 (`EX_UNAVAILABLE`).
+//! Once the tree has started (the shards have replayed their files and the acceptor is bound)
+//! it prints `listening on ADDR` on stdout. On SIGINT or SIGTERM `otp::application::run_with`
+//! stops the tree in order (the acceptor first, then the connections, then the shards, which
+//! sync their files) and `kv` exits with status 0. A start that fails (a port in use, a
+//! damaged file) is explained on stderr, with status 1.
 
 #![forbid(unsafe_code)]
 
@@ -51,11 +53,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("kv: {}", app::explain(&e));
-            if kv::acceptor::AVAILABLE {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::from(69)
-            }
+            ExitCode::FAILURE
         }
     }
 }
