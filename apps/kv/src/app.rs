@@ -320,9 +320,11 @@ impl Stats {
         self.connections.load(Relaxed)
     }
 
-    /// A command was received.
-    pub fn command(&self) {
-        self.commands.fetch_add(1, Relaxed);
+    /// `n` commands were received (a connection counts a batch at once).
+    pub fn commands(&self, n: u64) {
+        if n > 0 {
+            self.commands.fetch_add(n, Relaxed);
+        }
     }
 
     /// Commands received.

@@ -1,6 +1,18 @@
-//! One client connection: a reader and a session, independent of the socket type.
+//! One client connection: a reader process, and a session that moves into a process of its
+//! own once the client subscribes; independent of the socket type.
 //!
-//! A connection runs as two linked processes:
+//! A connection starts as **one process**, the Task.Supervisor's child, whose body is
+//! [`serve`]. It reads from the [`Transport`]'s read half (the read suspends the process), runs
+//! every complete request in what it read through its [`Session`] (parse, check, route to the
+//! shards with GenServer calls), and writes all the replies of the batch with one write. One
+//! read, one write and one call per shard involved: nothing else per request.
+//!
+//! Its first `SUBSCRIBE` changes that. A subscribed connection must write messages published
+//! elsewhere while its reader is blocked in `read`, and a process blocked in a socket read
+//! cannot also wait on its mailbox. So the reader stops before running the `SUBSCRIBE`, starts
+//! the session as a GenServer of its own (linked), with everything it holds (the write half,
+//! the parse buffer with the `SUBSCRIBE` and whatever followed it), and from then on is only a
+//! reader:
 //!
 //! ```text
 //!   Task.Supervisor ──(child)── reader task ══(link)══ session (GenServer)
@@ -11,30 +23,30 @@
 //!                     PUBLISH elsewhere ── Delivery ───────▶ │ (handle_info)
 //! ```
 //!
-//! * The **reader** is the Task.Supervisor's child: [`serve`] is its body. It reads from the
-//!   [`Transport`]'s read half and hands each chunk to the session with a *call*, waiting for
-//!   the session to have processed it. That wait is the backpressure: a client that pipelines
-//!   faster than the server answers fills its socket buffer, not the session's mailbox.
-//! * The **session** ([`Session`]) owns the write half, the parse buffer and the
-//!   subscriptions. It is a GenServer because a subscribed connection must write messages
-//!   published elsewhere while its reader is blocked in `read`: those arrive as plain messages
-//!   ([`Delivery`]) between two calls. Between batches it holds no stack.
+//! * The reader hands each chunk to the session with a *call* and waits for it to have been
+//!   processed. That wait is the backpressure: a client that pipelines faster than the server
+//!   answers fills its socket buffer, not the session's mailbox.
+//! * Published messages ([`Delivery`]) reach the session as plain messages between two calls.
+//!   Between batches it holds no stack.
 //!
-//! Why two processes: a process blocked in a socket read cannot also wait on its mailbox, and
-//! pub/sub needs both. With an "active" socket mode (the socket delivering its data as
-//! messages, as `gen_tcp` does), one process would do.
+//! Why not two processes from the start (as this module first did): the call from reader to
+//! session cost every request two more context switches and a message, about a fifth of the
+//! server's throughput without pipelining (`apps/kv/README.md`, benchmark), for the benefit
+//! of the few connections that subscribe. With an "active" socket mode (the socket delivering
+//! its data as messages, as `gen_tcp` does), one process would always do.
 //!
-//! The session processes everything that arrived: every complete request in the buffer, in
-//! order, replies appended to one output buffer, written with one `write_all` per chunk read
-//! (so a pipelined batch costs one write). After a protocol error it sends the error and closes
-//! the connection, as redis does; after `QUIT` it sends `+OK` and closes.
+//! The session processes everything that arrived: every complete request, in order, replies
+//! appended to one output buffer, written with one `write_all` per chunk read (so a pipelined
+//! batch costs one write). After a protocol error it sends the error and closes the
+//! connection, as redis does; after `QUIT` it sends `+OK` and closes.
 //!
-//! Ending: the client closes (end of file: the reader tells the session, both exit
-//! normally); `QUIT` or a protocol error (the session answers the reader's call with
-//! [`Flow::Close`], both exit); a write fails (the session stops with `shutdown`, which
-//! takes the blocked reader down through the link); either crashes (the link takes the other
-//! down). In every case both halves of the transport are dropped, and the registry drops the
-//! session's subscriptions when it exits. Nothing leaks.
+//! Ending: the client closes (end of file: the reader returns, and tells a session process,
+//! which stops normally); `QUIT` or a protocol error (after the reply is written; a session
+//! process answers the reader's call with [`Flow::Close`]); a write fails; or a crash (a
+//! session process and its reader are linked: either takes the other down; a write that
+//! fails in a session process's `handle_info` stops it with `shutdown`, which takes the
+//! blocked reader down too). In every case both halves of the transport are dropped, and the
+//! registry drops the session's subscriptions when its process exits. Nothing leaks.
 //!
 //! # Plugging in a socket
 //!
@@ -117,6 +129,10 @@ impl Transport for otp::io::TcpStream {
 /// The body of a connection's reader task: serves one client over `transport` until it
 /// disconnects or quits. Run it as a child of the application's Task.Supervisor
 /// ([`Kv::accept`] does).
+///
+/// Until the client subscribes, this one process reads, runs the requests and writes the
+/// replies. At its first `SUBSCRIBE` it moves the [`Session`] into a GenServer of its own,
+/// linked, and from then on hands it what it reads (see the [module docs](self)).
 pub fn serve<T: Transport>(kv: Kv, transport: T) {
     let _counted = kv.stats().connected();
     let peer = transport.peer();
@@ -133,34 +149,68 @@ pub fn serve<T: Transport>(kv: Kv, transport: T) {
         let _ = writer.write_all(b"-ERR max number of clients reached\r\n");
         return;
     }
-    let session = match gen_server::start_link(Session::new(kv.clone(), Box::new(writer), peer)) {
+    let mut session = Session::new(kv.clone(), Box::new(writer), peer);
+    let mut buf = vec![0u8; READ_CHUNK];
+    // In this process, until a SUBSCRIBE needs a mailbox.
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        match session.feed(&buf[..n]) {
+            Step::Continue => {}
+            Step::Close => return,
+            Step::NeedsMailbox => break,
+        }
+    }
+    // A GenServer of its own from here on: it takes published messages between our calls.
+    let session = match gen_server::start_link(session.into_server()) {
         Ok(session) => session,
         Err(e) => {
             tracing::warn!("cannot start a session: {e}");
             return;
         }
     };
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut input = Input::Resume;
     loop {
-        let input = match reader.read(&mut buf) {
-            Ok(0) => Input::Closed,
-            Ok(n) => Input::Bytes(buf[..n].to_vec()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => Input::Closed,
-        };
         let closed = matches!(input, Input::Closed);
         match session.call_timeout(input, Timeout::Infinity) {
             Ok(Flow::Continue) if !closed => {}
             // Closed, or the session is gone: either way, so is the connection.
             _ => return,
         }
+        input = loop {
+            break match reader.read(&mut buf) {
+                Ok(0) => Input::Closed,
+                Ok(n) => Input::Bytes(buf[..n].to_vec()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => Input::Closed,
+            };
+        };
     }
 }
 // ANCHOR_END: serve
 
-/// What the reader hands the session.
+/// What a batch of input leaves the connection to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Read on.
+    Continue,
+    /// The connection is over.
+    Close,
+    /// A request that needs the session to take messages (`SUBSCRIBE`) is waiting, with
+    /// everything after it: the session must move to a process of its own first.
+    NeedsMailbox,
+}
+
+/// What the reader hands a session that runs as its own process.
 #[derive(Debug)]
 pub enum Input {
+    /// Run what the reader left buffered when it handed the session over (the request that
+    /// needed a mailbox, and whatever came after it).
+    Resume,
     /// Bytes from the client.
     Bytes(Vec<u8>),
     /// The client closed its end (or reading failed).
@@ -191,6 +241,10 @@ pub struct Session {
     out: Vec<u8>,
     subscriptions: Subscriptions,
     closing: bool,
+    /// Whether the session runs as a GenServer of its own (it can take published messages).
+    served: bool,
+    /// The request that waits for the session to be served ([`Step::NeedsMailbox`]).
+    handoff: Option<Args>,
 }
 
 impl fmt::Debug for Session {
@@ -225,17 +279,67 @@ impl Session {
             out: Vec::new(),
             subscriptions: Subscriptions::default(),
             closing: false,
+            served: false,
+            handoff: None,
         }
     }
 
-    /// Runs every complete request in the input buffer.
-    fn process(&mut self) {
+    /// The session, to be started as a GenServer of its own (its pub/sub registrations need
+    /// a process that takes messages).
+    fn into_server(mut self) -> Session {
+        self.served = true;
+        self
+    }
+
+    /// Runs every complete request in `bytes` (after what was buffered) and writes the
+    /// replies, with one write.
+    fn feed(&mut self, bytes: &[u8]) -> Step {
+        if self.input.is_empty() {
+            // The common case, a whole request per read: parse straight from the read buffer.
+            let used = self.process(bytes);
+            self.input.extend_from_slice(&bytes[used..]);
+        } else {
+            self.input.extend_from_slice(bytes);
+            self.process_buffered();
+        }
+        self.finish_batch()
+    }
+
+    /// Writes the batch's replies; what to do next.
+    fn finish_batch(&mut self) -> Step {
+        if self.input.len() > QUERY_BUFFER_LIMIT {
+            tracing::warn!(peer = %self.peer, "closing a connection over the query buffer limit");
+            self.closing = true;
+        }
+        let wrote = self.flush();
+        if self.closing || wrote.is_err() {
+            Step::Close
+        } else if self.handoff.is_some() {
+            Step::NeedsMailbox
+        } else {
+            Step::Continue
+        }
+    }
+
+    /// Runs every complete request in the input buffer, and drops them from it.
+    fn process_buffered(&mut self) {
+        let input = std::mem::take(&mut self.input);
+        let used = self.process(&input);
+        self.input = input;
+        self.input.drain(..used);
+    }
+
+    /// Runs every complete request at the front of `input` (stopping early at a protocol
+    /// error, `QUIT`, or a request that needs a mailbox); returns how many bytes they took.
+    fn process(&mut self, input: &[u8]) -> usize {
         let mut start = 0;
-        while !self.closing {
-            match self.parser.parse(&self.input[start..]) {
+        let mut commands = 0;
+        while !self.closing && self.handoff.is_none() {
+            match self.parser.parse(&input[start..]) {
                 Ok(Some((args, used))) => {
                     start += used;
                     if !args.is_empty() {
+                        commands += 1;
                         self.run(args);
                     }
                 }
@@ -246,11 +350,10 @@ impl Session {
                 }
             }
         }
-        self.input.drain(..start);
-        if self.input.len() > QUERY_BUFFER_LIMIT {
-            tracing::warn!(peer = %self.peer, "closing a connection over the query buffer limit");
-            self.closing = true;
-        }
+        // A request handed off is counted when it runs.
+        commands -= u64::from(self.handoff.is_some());
+        self.kv.stats().commands(commands);
+        start
     }
 
     /// Writes the output buffer to the client.
@@ -265,11 +368,15 @@ impl Session {
 
     /// Runs one request, appending its reply to the output buffer.
     fn run(&mut self, args: Args) {
-        self.kv.stats().command();
         let spec = match command::lookup(&args) {
             Ok(spec) => spec,
             Err(e) => return e.reply().encode(&mut self.out),
         };
+        if spec.name == "subscribe" && !self.served {
+            // Its registrations need a process that takes messages: run it there.
+            self.handoff = Some(args);
+            return;
+        }
         if !self.subscriptions.is_empty() && !spec.allowed_when_subscribed() {
             return not_in_subscribed_context(spec).encode(&mut self.out);
         }
@@ -366,18 +473,25 @@ impl GenServer for Session {
 
     fn handle_call(&mut self, input: Input, _from: From<Flow>) -> CallResult<Flow> {
         match input {
+            Input::Resume => {
+                if let Some(args) = self.handoff.take() {
+                    self.kv.stats().commands(1);
+                    self.run(args);
+                }
+                self.process_buffered();
+            }
             Input::Bytes(bytes) => {
                 self.input.extend_from_slice(&bytes);
-                self.process();
+                self.process_buffered();
             }
             // The client is gone; every request it sent has run already.
             Input::Closed => self.closing = true,
         }
-        let wrote = self.flush();
-        if self.closing || wrote.is_err() {
-            CallResult::Stop(ExitReason::Normal, Some(Flow::Close))
-        } else {
-            CallResult::reply(Flow::Continue)
+        match self.finish_batch() {
+            Step::Continue => CallResult::reply(Flow::Continue),
+            Step::Close | Step::NeedsMailbox => {
+                CallResult::Stop(ExitReason::Normal, Some(Flow::Close))
+            }
         }
     }
 

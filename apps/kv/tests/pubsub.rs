@@ -152,3 +152,31 @@ fn many_subscribers_each_get_every_message_in_order() {
         }
     });
 }
+
+#[test]
+fn a_connection_is_one_process_until_it_subscribes_then_two() {
+    with_kv(config(2), |_: &mut otp::Mailbox<()>, kv| {
+        let mut publisher = Client::connect(&kv);
+        assert_eq!(publisher.cmd("PING"), Reply::simple("PONG"));
+        let mut c = Client::connect(&kv);
+        assert_eq!(c.cmd("SET a 1"), common::ok());
+        let before = connection_processes(&kv);
+        assert_eq!(before.len(), 2, "one process per unsubscribed connection");
+        // The SUBSCRIBE in the middle of a batch: what comes before runs in the reader, the
+        // SUBSCRIBE and what follows it in the session process, in order.
+        c.send_raw(b"GET a\r\nSUBSCRIBE news\r\nPING\r\nGET a\r\n");
+        assert_eq!(c.reply(), bulk("1"));
+        assert_eq!(c.reply(), confirmation("subscribe", Some("news"), 1));
+        assert_eq!(c.reply(), bulks(&["pong", ""]));
+        let Reply::Error(refused) = c.reply() else {
+            panic!("GET is refused in subscribed mode")
+        };
+        assert!(String::from_utf8_lossy(&refused).starts_with("ERR Can't execute 'get'"));
+        let after = connection_processes(&kv);
+        assert_eq!(after.len(), 3, "the subscriber's reader and its session");
+        assert_eq!(publisher.cmd("PUBLISH news hi"), int(1));
+        assert_eq!(c.reply(), message("news", "hi"));
+        // Every command was counted once, the handed-over SUBSCRIBE included.
+        assert_eq!(kv.stats().total_commands(), 7);
+    });
+}
