@@ -89,6 +89,8 @@ struct Inner {
     pubsub: PubSub,
     shards: Vec<Server<Shard>>,
     shard_stats: Vec<Arc<ShardStats>>,
+    /// One per shard, across its restarts (see `aof::FileLock`).
+    file_locks: Vec<aof::FileLock>,
     stats: Stats,
     started: Instant,
     /// Where the acceptor listens, and its process: set by each start of the acceptor.
@@ -104,6 +106,9 @@ impl Kv {
             .map(|i| Server::from_name(names.via(Role::Shard(i)).into()))
             .collect();
         let shard_stats = (0..config.shards).map(|_| Arc::default()).collect();
+        let file_locks = (0..config.shards)
+            .map(|_| aof::FileLock::default())
+            .collect();
         Kv {
             inner: Arc::new(Inner {
                 pubsub: PubSub::new(config.schedulers),
@@ -111,6 +116,7 @@ impl Kv {
                 names,
                 shards,
                 shard_stats,
+                file_locks,
                 stats: Stats::default(),
                 started: Instant::now(),
                 listening: Mutex::new(None),
@@ -144,6 +150,7 @@ impl Kv {
                 let persistence = inner.config.aof.as_ref().map(|dir| Persistence {
                     path: aof::shard_path(dir, i),
                     fsync: inner.config.fsync,
+                    lock: inner.file_locks[i].clone(),
                 });
                 ChildSpec::new(format!("shard-{i}"), move || {
                     StartOptions::new()

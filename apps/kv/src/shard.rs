@@ -9,18 +9,29 @@
 //!
 //! # Lifecycle
 //!
-//! * `init` replays the shard's file (if persistence is on) into a fresh store, removes the
-//!   keys whose deadlines passed while it was down, and sets its first [`Tick`] timer
-//!   (`Server::send_after`, re-armed by each tick). Until `init` returns,
-//!   the supervisor has not finished starting it, and requests wait in its mailbox, so no
-//!   request ever sees a half-replayed store.
+//! * `init` replays the shard's file (if persistence is on) into a fresh store, on otp's
+//!   blocking pool, removes the keys whose deadlines passed while it was down, and sets its
+//!   first [`Tick`] timer (`Server::send_after`, re-armed by each tick). Until `init`
+//!   returns, the supervisor has not finished starting it, and requests wait in its mailbox,
+//!   so no request ever sees a half-replayed store.
 //! * Every request: apply it to the store, append the records of what changed, commit them
 //!   (write, and sync under `always`), reply. An I/O error panics the shard (see `aof`): the
 //!   restart replays the file and the caller gets an error, never a false acknowledgement.
+//! * **Group commit**, under `always`: a request whose records must be synced before its
+//!   reply is applied at once, but its reply is held, and the shard queues a
+//!   [`Tick::Commit`] to itself. The requests already in its mailbox come before that
+//!   message; they are applied too, their replies held as well (a read among them included:
+//!   no reply shows a write that is not yet on disk, and replies leave in request order).
+//!   When the `Commit` arrives, one write and one `fdatasync` on the blocking pool cover the
+//!   whole group, and then every held reply is sent. While that sync runs, the shard is
+//!   suspended and new requests gather in its mailbox: they form the next group. A shard
+//!   that dies holding replies takes them with it; their callers get an error, never an
+//!   acknowledgement.
 //! * Every [`TICK`]: the active expiry sweep, and the once-a-second sync under `everysec`.
-//! * The shard traps exits, so a supervisor's `shutdown` runs `terminate`, which syncs the
-//!   file. A `kill` is untrappable: whatever was acknowledged was written before its reply,
-//!   and the restart finds it in the file.
+//! * The shard traps exits, so a supervisor's `shutdown` runs `terminate`, which commits,
+//!   syncs, and sends the replies still held. A `kill` is untrappable: whatever was
+//!   acknowledged was on disk (or, under `everysec`/`no`, written to the file) before its
+//!   reply, and the restart finds it in the file.
 //!
 //! A shard is registered in the application's name registry under
 //! [`Role::Shard(n)`](crate::app::Role), so after a restart the same name reaches the new
@@ -41,7 +52,7 @@ use otp::{
 };
 
 use crate::{
-    aof::{self, Aof, FsyncPolicy, Replay},
+    aof::{self, Aof, FileIo, FileLock, FsyncPolicy, Replay},
     clock::{self, Millis},
     command::{self, Command},
     glob::Pattern,
@@ -79,6 +90,7 @@ pub fn shard_for(key: &[u8], shards: usize) -> usize {
 #[derive(Debug, Default)]
 pub struct ShardStats {
     starts: AtomicU64,
+    syncs: AtomicU64,
 }
 
 impl ShardStats {
@@ -91,6 +103,12 @@ impl ShardStats {
     pub fn restarts(&self) -> u64 {
         self.starts().saturating_sub(1)
     }
+
+    /// How many commits synced the file (under `always`: one per batch of acknowledged
+    /// writes, however many the batch held).
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Relaxed)
+    }
 }
 
 /// Where a shard persists: its file and the fsync policy.
@@ -100,6 +118,9 @@ pub struct Persistence {
     pub path: PathBuf,
     /// When to sync it.
     pub fsync: FsyncPolicy,
+    /// Orders the file operations of the shard's successive processes (one per shard, kept
+    /// across restarts: see [`FileLock`]).
+    pub lock: FileLock,
 }
 
 /// What a shard is asked: one operation on its own keys.
@@ -194,11 +215,14 @@ pub struct ShardInfo {
     pub replayed: u64,
 }
 
-/// The message of a shard's periodic timer.
+/// The messages a shard sends itself.
 #[derive(Debug)]
 pub enum Tick {
-    /// Run the periodic duties.
+    /// Run the periodic duties (the timer's message).
     Now,
+    /// Commit the batch of records appended since the last commit and send the replies that
+    /// waited for it (see [`Shard`]'s group commit).
+    Commit,
 }
 
 /// The shard server's state.
@@ -210,6 +234,10 @@ pub struct Shard {
     aof: Option<Aof>,
     stats: Arc<ShardStats>,
     replayed: u64,
+    /// Replies held until the next commit, in the order of their requests.
+    waiting: Vec<(From<Response>, Response)>,
+    /// Whether a [`Tick::Commit`] is in the mailbox.
+    commit_queued: bool,
 }
 
 impl Shard {
@@ -222,11 +250,15 @@ impl Shard {
             aof: None,
             stats,
             replayed: 0,
+            waiting: Vec::new(),
+            commit_queued: false,
         }
     }
 
     /// Replays the file into the store; returns the file, open for appending.
     fn replay(&mut self, persistence: &Persistence) -> Result<Aof, aof::AofError> {
+        // No write of an earlier process of this shard may still be going on (see FileLock).
+        let _held = persistence.lock.lock();
         let mut replay = Replay::open(&persistence.path)?;
         while let Some(record) = replay.next_record()? {
             // At time zero nothing has expired: records apply as they did when written.
@@ -249,7 +281,25 @@ impl Shard {
             );
         }
         self.replayed = report.records;
-        Ok(aof)
+        Ok(aof.with_lock(persistence.lock.clone()))
+    }
+
+    /// [`replay`](Shard::replay) on a thread of the blocking pool, which may wait for the
+    /// [`FileLock`] and reads the whole file: a fresh store is built there and comes back.
+    fn replay_on_pool(&mut self, persistence: Persistence) -> Result<Aof, aof::AofError> {
+        let path = persistence.path.clone();
+        let mut fresh = Shard::new(self.index, None, self.stats.clone());
+        let (fresh, result) = otp::blocking::run(move || {
+            let result = fresh.replay(&persistence);
+            (fresh, result)
+        })
+        .map_err(|e| aof::AofError::Io {
+            path,
+            error: std::io::Error::other(e),
+        })?;
+        self.store = fresh.store;
+        self.replayed = fresh.replayed;
+        result
     }
 
     /// Applies `request` at `now`, appending the records of what changed (if a file is
@@ -371,18 +421,36 @@ impl Shard {
         }
     }
 
-    /// Writes (and under `always` syncs) what was appended. A failure crashes the shard on
-    /// purpose: see the module docs.
+    /// Writes (and under `always` syncs) what was appended, then sends the replies that
+    /// waited for it. A failure crashes the shard on purpose: see the module docs. (The
+    /// waiting callers then get an error: their `From`s go with the process.)
     fn commit(&mut self) {
         if let Some(aof) = &mut self.aof {
-            if let Err(e) = aof.commit() {
-                panic!(
+            match aof.commit() {
+                Ok(true) => {
+                    self.stats.syncs.fetch_add(1, Relaxed);
+                }
+                Ok(false) => {}
+                Err(e) => panic!(
                     "shard {}: cannot write {}: {e}",
                     self.index,
                     aof.path().display()
-                );
+                ),
             }
         }
+        for (from, response) in self.waiting.drain(..) {
+            from.reply(response);
+        }
+    }
+
+    /// Whether the reply to the request just applied must wait for a commit: under `always`,
+    /// a reply never goes out before the records it depends on are on disk, and no reply
+    /// overtakes one that waits (a read must not show a write not yet durable).
+    fn must_wait(&self) -> bool {
+        if !self.waiting.is_empty() {
+            return true;
+        }
+        self.aof.as_ref().is_some_and(Aof::commit_syncs)
     }
 
     /// Asks for the next [`Tick`] in [`TICK`] (a timer aimed at this process: it dies with
@@ -428,8 +496,8 @@ impl GenServer for Shard {
         self.stats.starts.fetch_add(1, Relaxed);
         process::trap_exit(true);
         if let Some(persistence) = self.persistence.clone() {
-            match self.replay(&persistence) {
-                Ok(aof) => self.aof = Some(aof),
+            match self.replay_on_pool(persistence) {
+                Ok(aof) => self.aof = Some(aof.with_io(FileIo::BlockingPool)),
                 Err(e) => {
                     tracing::error!(shard = self.index, "cannot load the append-only file: {e}");
                     return InitResult::Stop(ExitReason::custom(e.to_string()));
@@ -444,15 +512,32 @@ impl GenServer for Shard {
         InitResult::ok()
     }
 
-    fn handle_call(&mut self, request: Request, _from: From<Response>) -> CallResult<Response> {
+    fn handle_call(&mut self, request: Request, from: From<Response>) -> CallResult<Response> {
         let response = self.apply(request, clock::now());
-        self.commit();
-        CallResult::reply(response)
+        if !self.must_wait() {
+            self.commit();
+            return CallResult::reply(response);
+        }
+        // Group commit: the requests already in the mailbox join this batch; the Commit
+        // message queued behind them writes and syncs once for all of them.
+        self.waiting.push((from, response));
+        if !self.commit_queued {
+            self.commit_queued = true;
+            let Some(me) = Server::<Shard>::current() else {
+                unreachable!("a shard's callbacks run in the shard's process");
+            };
+            let _ = me.send(Tick::Commit);
+        }
+        CallResult::noreply()
     }
 
     fn handle_info(&mut self, info: Info<Tick>) -> CastResult {
         // Nothing but its supervisor is linked to a shard, and the server handles the
         // supervisor's exit signals itself (it terminates): a tick is all there is.
+        if let Info::Message(Tick::Commit) = info {
+            self.commit_queued = false;
+            self.commit();
+        }
         if let Info::Message(Tick::Now) = info {
             self.store.sweep(clock::now(), SWEEP_LIMIT);
             self.log_expired();
@@ -472,14 +557,21 @@ impl GenServer for Shard {
     }
 
     fn terminate(&mut self, _reason: &ExitReason) {
-        if let Some(aof) = &mut self.aof {
-            if let Err(e) = aof.commit().and_then(|()| aof.sync()) {
-                tracing::error!(
-                    shard = self.index,
-                    "final sync of {} failed: {e}",
-                    aof.path().display()
-                );
+        let Some(aof) = self.aof.take() else { return };
+        // On this thread: the runtime may be shutting its pool down.
+        let mut aof = aof.with_io(FileIo::Inline);
+        match aof.commit().and_then(|_| aof.sync()) {
+            // The batch is on disk: its replies can go.
+            Ok(()) => {
+                for (from, response) in self.waiting.drain(..) {
+                    from.reply(response);
+                }
             }
+            Err(e) => tracing::error!(
+                shard = self.index,
+                "final sync of {} failed: {e}",
+                aof.path().display()
+            ),
         }
     }
 }
@@ -520,6 +612,7 @@ mod tests {
         let persistence = Persistence {
             path: dir.0.join("shard-0.aof"),
             fsync: FsyncPolicy::Always,
+            lock: FileLock::default(),
         };
         let mut shard = Shard::new(0, Some(persistence.clone()), Arc::default());
         let aof = shard.replay(&persistence).unwrap();
@@ -651,6 +744,67 @@ mod tests {
     }
 
     #[test]
+    fn under_always_the_writes_that_wait_together_share_one_sync() {
+        let dir = TempDir::new("group");
+        let lock = FileLock::default();
+        let persistence = Persistence {
+            path: dir.0.join("shard-0.aof"),
+            fsync: FsyncPolicy::Always,
+            lock: lock.clone(),
+        };
+        let stats = Arc::new(ShardStats::default());
+        let counted = stats.clone();
+        otp::run(move || {
+            let shard =
+                otp::gen_server::start_link(Shard::new(0, Some(persistence), counted)).unwrap();
+            let set = |i: usize| Request::Set {
+                key: b(&format!("k{i}")),
+                value: b(&format!("v{i}")),
+                options: SetOptions::default(),
+            };
+            // Hold the file: the first group's commit waits for us on the blocking pool.
+            let held = lock.lock();
+            let first = shard.send_request(set(0)).unwrap();
+            // Until the shard waits in that commit (in `aof`, not in its replay in `shard`).
+            let pid = shard.pid().unwrap();
+            let in_commit = || {
+                process::info(&pid)
+                    .and_then(|i| i.current_location)
+                    .is_some_and(|at| at.file().ends_with("aof.rs"))
+            };
+            // Bounded: a shard that syncs on its own thread would never be seen there.
+            let mut looks = 0;
+            while !in_commit() {
+                looks += 1;
+                assert!(looks < 10_000_000, "the shard never waited in its commit");
+                otp::yield_now();
+            }
+            // These queue behind the commit, and form the next group, a read among them.
+            let rest: Vec<_> = (1..10)
+                .map(|i| shard.send_request(set(i)).unwrap())
+                .collect();
+            let read = shard.send_request(Request::Get(b("k5"))).unwrap();
+            let Err(Ok(first)) = first.check_response() else {
+                panic!("acknowledged before its sync")
+            };
+            drop(held);
+            let written = |r| matches!(r, Ok(Response::Set(SetOutcome { written: true, .. })));
+            assert!(written(first.receive_response(otp::Timeout::Infinity)));
+            for r in rest {
+                assert!(written(r.receive_response(otp::Timeout::Infinity)));
+            }
+            assert_eq!(
+                read.receive_response(otp::Timeout::Infinity),
+                Ok(Response::Value(Some(b("v5"))))
+            );
+            // One sync for the first write, one for the nine after it (and the read waited
+            // for it).
+            assert_eq!(stats.syncs(), 2);
+        });
+        assert_eq!(records(&dir).len(), 10);
+    }
+
+    #[test]
     fn a_record_kv_never_writes_is_damage() {
         let dir = TempDir::new("foreign");
         let mut bytes = Vec::new();
@@ -660,6 +814,7 @@ mod tests {
         let persistence = Persistence {
             path: dir.0.join("shard-0.aof"),
             fsync: FsyncPolicy::No,
+            lock: FileLock::default(),
         };
         let mut shard = Shard::new(0, Some(persistence.clone()), Arc::default());
         let err = shard.replay(&persistence).unwrap_err();
