@@ -235,7 +235,8 @@ fn info_reports_processes_clients_and_keys() {
         assert_eq!(info_field(&info, "shard_restarts"), "0");
         assert_eq!(info_field(&info, "db0"), "keys=4,expires=1,avg_ttl=0");
         let processes: usize = info_field(&info, "process_count").parse().unwrap();
-        // At least: 3 shards, 2 connections of 2 processes each, and their 4 pipes.
+        // At least: 3 shards, 2 connections of one process each (neither subscribed), their 4
+        // pipes, and the supervisors.
         assert!(processes >= 10, "{processes}");
         assert!(info_field(&info, "shard_0").starts_with("pid=<"));
         // One section, case-insensitively; an unknown one is empty.

@@ -1,7 +1,10 @@
 //! What the integration tests share: a runtime with the real supervision tree, a RESP client
-//! over an in-memory connection, and temporary directories.
+//! over an in-memory connection, temporary directories, and (in [`tcp`]) a server on a real
+//! TCP port with a client over `std::net`.
 
 #![allow(dead_code, reason = "each test file uses a part of the helpers")]
+
+pub mod tcp;
 
 use std::{
     io::{Read, Write},
