@@ -240,6 +240,8 @@ pub struct Session {
     input: Vec<u8>,
     out: Vec<u8>,
     subscriptions: Subscriptions,
+    /// The shards, as this connection reaches them.
+    shards: db::Shards,
     closing: bool,
     /// Whether the session runs as a GenServer of its own (it can take published messages).
     served: bool,
@@ -271,6 +273,7 @@ impl Session {
     pub fn new(kv: Kv, writer: Box<dyn Write + Send>, peer: String) -> Session {
         let limits = kv.config().limits;
         Session {
+            shards: db::Shards::new(kv.clone()),
             kv,
             writer,
             peer,
@@ -453,7 +456,7 @@ impl Session {
                 };
                 reply.encode(out);
             }
-            keyspace => db::execute(&self.kv, keyspace, out),
+            keyspace => db::execute(&mut self.shards, keyspace, out),
         }
     }
 

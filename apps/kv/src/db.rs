@@ -11,6 +11,12 @@
 //! another process, so the fan-out cannot deadlock, and a shard's requests run one at a time
 //! in the order they reach it.
 //!
+//! A connection reaches the shards through its own [`Shards`]: each shard's process, looked up
+//! by name (in the application's registry) on first use and again only once that process has
+//! exited. A lookup hashes the name and reads the registry's table; a request costs a few
+//! microseconds in all, and the lookup was a tenth of the server's own user time (perf,
+//! `redis-benchmark` GET), so it is kept out of the path.
+//!
 //! # Where this differs from redis
 //!
 //! Redis runs every command atomically against the whole keyspace. Here a single-key command
@@ -26,13 +32,16 @@
 
 use std::collections::BTreeMap;
 
-use otp::{gen_server::CallError, Timeout};
+use otp::{
+    gen_server::{CallError, Server},
+    process, AnyPid, Timeout,
+};
 
 use crate::{
     app::Kv,
     command::Command,
     resp::Reply,
-    shard::{Request, Response},
+    shard::{Request, Response, Shard},
     store::{ExpireOutcome, IncrError, Key, Ttl},
 };
 
@@ -62,12 +71,62 @@ impl ShardError {
     }
 }
 
-/// Calls shard `shard` with `request`, waiting as long as it takes (a shard always answers or
-/// dies; a timeout could not tell a caller whether a write happened).
+/// Calls shard `shard` with `request` by its name, waiting as long as it takes (a shard always
+/// answers or dies; a timeout could not tell a caller whether a write happened).
 pub fn call(kv: &Kv, shard: usize, request: Request) -> Result<Response, ShardError> {
-    kv.shard(shard)
-        .call_timeout(request, Timeout::Infinity)
-        .map_err(|error| ShardError { shard, error })
+    answer(
+        shard,
+        kv.shard(shard).call_timeout(request, Timeout::Infinity),
+    )
+}
+
+fn answer(shard: usize, result: Result<Response, CallError>) -> Result<Response, ShardError> {
+    result.map_err(|error| ShardError { shard, error })
+}
+
+/// The shards as one connection reaches them: the process of each, remembered (see the
+/// [module docs](self)).
+#[derive(Debug)]
+pub struct Shards {
+    kv: Kv,
+    known: Vec<Option<(AnyPid, Server<Shard>)>>,
+}
+
+impl Shards {
+    /// The shards of `kv`, none looked up yet.
+    pub fn new(kv: Kv) -> Shards {
+        let known = vec![None; kv.shard_count()];
+        Shards { kv, known }
+    }
+
+    /// The application.
+    pub fn kv(&self) -> &Kv {
+        &self.kv
+    }
+
+    /// Calls shard `shard` with `request`, as [`call`] does, at the process it reached last
+    /// time if that one is still alive, else at whichever process holds the shard's name now.
+    ///
+    /// A process found alive that exits before the request reaches it makes the call fail
+    /// with `noproc`, as a name not registered (a shard between two lives) does: the request
+    /// did not run, and the client is told so.
+    pub fn call(&mut self, shard: usize, request: Request) -> Result<Response, ShardError> {
+        let server = match &self.known[shard] {
+            Some((pid, server)) if process::alive(pid) => server,
+            _ => {
+                let named = self.kv.shard(shard);
+                let Some(pid) = named.pid() else {
+                    return answer(shard, Err(CallError::NoProc));
+                };
+                let Some(server) = Server::from_any_pid(&pid) else {
+                    // Not a shard's pid: cannot be, but the name path still works.
+                    return call(&self.kv, shard, request);
+                };
+                &self.known[shard].insert((pid, server)).1
+            }
+        };
+        answer(shard, server.call_timeout(request, Timeout::Infinity))
+    }
 }
 
 /// Runs a keyspace command and appends its reply to `out`.
@@ -75,17 +134,19 @@ pub fn call(kv: &Kv, shard: usize, request: Request) -> Result<Response, ShardEr
 /// # Panics
 ///
 /// For a command that is not about keys (`PING`, `SUBSCRIBE`, ...): the connection runs those.
-pub fn execute(kv: &Kv, command: Command, out: &mut Vec<u8>) {
-    match run(kv, command) {
+pub fn execute(shards: &mut Shards, command: Command, out: &mut Vec<u8>) {
+    match run(shards, command) {
         Ok(reply) => reply.encode(out),
         Err(e) => e.reply().encode(out),
     }
 }
 
 /// Runs a keyspace command; its reply.
-fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
+fn run(shards: &mut Shards, command: Command) -> Result<Reply, ShardError> {
+    let n = shards.kv().shard_count();
+    let shard_of = |key: &[u8]| crate::shard::shard_for(key, n);
     Ok(match command {
-        Command::Get(key) => match call(kv, kv.shard_of(&key), Request::Get(key))? {
+        Command::Get(key) => match shards.call(shard_of(&key), Request::Get(key))? {
             Response::Value(value) => Reply::bulk_or_null(value),
             other => unexpected(&other),
         },
@@ -94,9 +155,8 @@ fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
             value,
             options,
         } => {
-            let shard = kv.shard_of(&key);
-            match call(
-                kv,
+            let shard = shard_of(&key);
+            match shards.call(
                 shard,
                 Request::Set {
                     key,
@@ -111,7 +171,7 @@ fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
             }
         }
         Command::IncrBy { key, by } => {
-            match call(kv, kv.shard_of(&key), Request::IncrBy { key, by })? {
+            match shards.call(shard_of(&key), Request::IncrBy { key, by })? {
                 Response::Incr(Ok(n)) => Reply::Integer(n),
                 Response::Incr(Err(IncrError::NotInteger)) => {
                     Reply::static_error("ERR value is not an integer or out of range")
@@ -123,13 +183,13 @@ fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
             }
         }
         Command::Expire { key, at, when } => {
-            match call(kv, kv.shard_of(&key), Request::Expire { key, at, when })? {
+            match shards.call(shard_of(&key), Request::Expire { key, at, when })? {
                 Response::Expire(ExpireOutcome::Set | ExpireOutcome::Deleted) => Reply::Integer(1),
                 Response::Expire(_) => Reply::Integer(0),
                 other => unexpected(&other),
             }
         }
-        Command::Ttl { key, millis } => match call(kv, kv.shard_of(&key), Request::Ttl(key))? {
+        Command::Ttl { key, millis } => match shards.call(shard_of(&key), Request::Ttl(key))? {
             Response::Ttl(Ttl::Missing) => Reply::Integer(-2),
             Response::Ttl(Ttl::Persistent) => Reply::Integer(-1),
             Response::Ttl(Ttl::Remaining(ms)) => {
@@ -139,30 +199,30 @@ fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
             }
             other => unexpected(&other),
         },
-        Command::Persist(key) => match call(kv, kv.shard_of(&key), Request::Persist(key))? {
+        Command::Persist(key) => match shards.call(shard_of(&key), Request::Persist(key))? {
             Response::Flag(removed) => Reply::Integer(i64::from(removed)),
             other => unexpected(&other),
         },
-        Command::Del(keys) => Reply::Integer(sum(kv, keys, Request::Del)?),
-        Command::Exists(keys) => Reply::Integer(sum(kv, keys, Request::Exists)?),
-        Command::MGet(keys) => mget(kv, keys)?,
+        Command::Del(keys) => Reply::Integer(sum(shards, keys, Request::Del)?),
+        Command::Exists(keys) => Reply::Integer(sum(shards, keys, Request::Exists)?),
+        Command::MGet(keys) => mget(shards, keys)?,
         Command::MSet(pairs) => {
             let mut by_shard: BTreeMap<usize, Vec<_>> = BTreeMap::new();
             for (key, value) in pairs {
                 by_shard
-                    .entry(kv.shard_of(&key))
+                    .entry(shard_of(&key))
                     .or_default()
                     .push((key, value));
             }
             for (shard, pairs) in by_shard {
-                call(kv, shard, Request::MSet(pairs))?;
+                shards.call(shard, Request::MSet(pairs))?;
             }
             Reply::OK
         }
         Command::Keys(pattern) => {
             let mut keys = Vec::new();
-            for shard in 0..kv.shard_count() {
-                match call(kv, shard, Request::Keys(pattern.clone()))? {
+            for shard in 0..n {
+                match shards.call(shard, Request::Keys(pattern.clone()))? {
                     Response::Keys(found) => keys.extend(found.into_iter().map(Reply::Bulk)),
                     other => return Ok(unexpected(&other)),
                 }
@@ -171,16 +231,16 @@ fn run(kv: &Kv, command: Command) -> Result<Reply, ShardError> {
         }
         Command::DbSize => {
             let mut total = 0;
-            for shard in 0..kv.shard_count() {
-                if let Response::Count(n) = call(kv, shard, Request::DbSize)? {
+            for shard in 0..n {
+                if let Response::Count(n) = shards.call(shard, Request::DbSize)? {
                     total += n;
                 }
             }
             Reply::Integer(i64::try_from(total).unwrap_or(i64::MAX))
         }
         Command::FlushAll => {
-            for shard in 0..kv.shard_count() {
-                call(kv, shard, Request::FlushAll)?;
+            for shard in 0..n {
+                shards.call(shard, Request::FlushAll)?;
             }
             Reply::OK
         }
@@ -209,10 +269,14 @@ fn by_shard(kv: &Kv, keys: Vec<Key>) -> BTreeMap<usize, (Vec<usize>, Vec<Key>)> 
 }
 
 /// `DEL` and `EXISTS`: each shard counts its share; the counts add up.
-fn sum(kv: &Kv, keys: Vec<Key>, request: fn(Vec<Key>) -> Request) -> Result<i64, ShardError> {
+fn sum(
+    shards: &mut Shards,
+    keys: Vec<Key>,
+    request: fn(Vec<Key>) -> Request,
+) -> Result<i64, ShardError> {
     let mut total = 0u64;
-    for (shard, (_, keys)) in by_shard(kv, keys) {
-        if let Response::Count(n) = call(kv, shard, request(keys))? {
+    for (shard, (_, keys)) in by_shard(shards.kv(), keys) {
+        if let Response::Count(n) = shards.call(shard, request(keys))? {
             total += n;
         }
     }
@@ -220,10 +284,10 @@ fn sum(kv: &Kv, keys: Vec<Key>, request: fn(Vec<Key>) -> Request) -> Result<i64,
 }
 
 /// `MGET`: each shard answers for its share; the values go back where their keys were.
-fn mget(kv: &Kv, keys: Vec<Key>) -> Result<Reply, ShardError> {
+fn mget(shards: &mut Shards, keys: Vec<Key>) -> Result<Reply, ShardError> {
     let mut values = vec![Reply::Null; keys.len()];
-    for (shard, (positions, keys)) in by_shard(kv, keys) {
-        if let Response::Values(found) = call(kv, shard, Request::MGet(keys))? {
+    for (shard, (positions, keys)) in by_shard(shards.kv(), keys) {
+        if let Response::Values(found) = shards.call(shard, Request::MGet(keys))? {
             for (position, value) in positions.into_iter().zip(found) {
                 values[position] = Reply::bulk_or_null(value);
             }
