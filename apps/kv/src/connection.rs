@@ -69,7 +69,7 @@ use otp::{
 
 use crate::{
     app::Kv,
-    clock,
+    clock::{self, Millis},
     command::{self, Command, CommandQuery, DebugQuery, Spec, COMMANDS},
     db, debug, info,
     pubsub::{self, Published, Subscriptions},
@@ -337,22 +337,29 @@ impl Session {
     fn process(&mut self, input: &[u8]) -> usize {
         let mut start = 0;
         let mut commands = 0;
+        // Single-key requests in flight to one shard, answered in order (see db::Pipeline).
+        let mut pipeline = db::Pipeline::default();
+        // One clock reading per batch (redis too reads it once per event-loop turn): relative
+        // deadlines (`EX 10`) count from it.
+        let now = clock::now();
         while !self.closing && self.handoff.is_none() {
             match self.parser.parse(&input[start..]) {
                 Ok(Some((args, used))) => {
                     start += used;
                     if !args.is_empty() {
                         commands += 1;
-                        self.run(args);
+                        self.run(args, now, &mut pipeline);
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    pipeline.flush(&mut self.out);
                     e.reply().encode(&mut self.out);
                     self.closing = true;
                 }
             }
         }
+        pipeline.flush(&mut self.out);
         // A request handed off is counted when it runs.
         commands -= u64::from(self.handoff.is_some());
         self.kv.stats().commands(commands);
@@ -369,11 +376,14 @@ impl Session {
         result
     }
 
-    /// Runs one request, appending its reply to the output buffer.
-    fn run(&mut self, args: Args) {
+    /// Runs one request at `now`: its reply goes to the output buffer, or joins the pipeline.
+    fn run(&mut self, args: Args, now: Millis, pipeline: &mut db::Pipeline) {
         let spec = match command::lookup(&args) {
             Ok(spec) => spec,
-            Err(e) => return e.reply().encode(&mut self.out),
+            Err(e) => {
+                pipeline.flush(&mut self.out);
+                return e.reply().encode(&mut self.out);
+            }
         };
         if spec.name == "subscribe" && !self.served {
             // Its registrations need a process that takes messages: run it there.
@@ -381,15 +391,26 @@ impl Session {
             return;
         }
         if !self.subscriptions.is_empty() && !spec.allowed_when_subscribed() {
+            pipeline.flush(&mut self.out);
             return not_in_subscribed_context(spec).encode(&mut self.out);
         }
-        match command::parse(spec, args, clock::now()) {
-            Ok(command) => self.execute(command),
-            Err(e) => e.reply().encode(&mut self.out),
+        match command::parse(spec, args, now) {
+            Ok(command) => self.execute(command, pipeline),
+            Err(e) => {
+                pipeline.flush(&mut self.out);
+                e.reply().encode(&mut self.out);
+            }
         }
     }
 
-    fn execute(&mut self, command: Command) {
+    /// Runs a command: a single-key one joins the pipeline; anything else first waits for
+    /// what is in flight, so replies stay in request order.
+    fn execute(&mut self, command: Command, pipeline: &mut db::Pipeline) {
+        let command = match db::single(command, self.kv.shard_count()) {
+            Ok(single) => return pipeline.push(&mut self.shards, single, &mut self.out),
+            Err(command) => command,
+        };
+        pipeline.flush(&mut self.out);
         let out = &mut self.out;
         match command {
             Command::Ping(message) if !self.subscriptions.is_empty() => {
@@ -479,7 +500,9 @@ impl GenServer for Session {
             Input::Resume => {
                 if let Some(args) = self.handoff.take() {
                     self.kv.stats().commands(1);
-                    self.run(args);
+                    let mut pipeline = db::Pipeline::default();
+                    self.run(args, clock::now(), &mut pipeline);
+                    pipeline.flush(&mut self.out);
                 }
                 self.process_buffered();
             }

@@ -33,7 +33,7 @@
 use std::collections::BTreeMap;
 
 use otp::{
-    gen_server::{CallError, Server},
+    gen_server::{CallError, RequestId, Server},
     process, AnyPid, Timeout,
 };
 
@@ -71,6 +71,142 @@ impl ShardError {
     }
 }
 
+/// A single-key command: one request to the shard of its key, and how the shard's response
+/// becomes the client's reply.
+#[derive(Debug)]
+pub struct Single {
+    shard: usize,
+    request: Request,
+    render: Render,
+}
+
+/// How a single-key command's response becomes its reply.
+#[derive(Debug, Clone, Copy)]
+enum Render {
+    Value,
+    Set { get: bool },
+    Incr,
+    Expire,
+    Ttl { millis: bool },
+    Flag,
+}
+
+/// The command as a [`Single`] if it is about one key (`GET`, `SET`, `INCRBY`, `EXPIRE`,
+/// `TTL`, `PERSIST`), with `shards` shards; the command back otherwise.
+pub fn single(command: Command, shards: usize) -> Result<Single, Command> {
+    let of = |key: &[u8]| crate::shard::shard_for(key, shards);
+    let (shard, request, render) = match command {
+        Command::Get(key) => (of(&key), Request::Get(key), Render::Value),
+        Command::Set {
+            key,
+            value,
+            options,
+        } => (
+            of(&key),
+            Request::Set {
+                key,
+                value,
+                options,
+            },
+            Render::Set { get: options.get },
+        ),
+        Command::IncrBy { key, by } => (of(&key), Request::IncrBy { key, by }, Render::Incr),
+        Command::Expire { key, at, when } => {
+            (of(&key), Request::Expire { key, at, when }, Render::Expire)
+        }
+        Command::Ttl { key, millis } => (of(&key), Request::Ttl(key), Render::Ttl { millis }),
+        Command::Persist(key) => (of(&key), Request::Persist(key), Render::Flag),
+        other => return Err(other),
+    };
+    Ok(Single {
+        shard,
+        request,
+        render,
+    })
+}
+
+impl Render {
+    fn reply(self, response: Response) -> Reply {
+        match (self, response) {
+            (Render::Value, Response::Value(value)) => Reply::bulk_or_null(value),
+            (Render::Set { get: true }, Response::Set(outcome)) => {
+                Reply::bulk_or_null(outcome.previous)
+            }
+            (Render::Set { get: false }, Response::Set(outcome)) if outcome.written => Reply::OK,
+            (Render::Set { get: false }, Response::Set(_)) => Reply::Null,
+            (Render::Incr, Response::Incr(Ok(n))) => Reply::Integer(n),
+            (Render::Incr, Response::Incr(Err(IncrError::NotInteger))) => {
+                Reply::static_error("ERR value is not an integer or out of range")
+            }
+            (Render::Incr, Response::Incr(Err(IncrError::Overflow))) => {
+                Reply::static_error("ERR increment or decrement would overflow")
+            }
+            (Render::Expire, Response::Expire(ExpireOutcome::Set | ExpireOutcome::Deleted)) => {
+                Reply::Integer(1)
+            }
+            (Render::Expire, Response::Expire(_)) => Reply::Integer(0),
+            (Render::Ttl { .. }, Response::Ttl(Ttl::Missing)) => Reply::Integer(-2),
+            (Render::Ttl { .. }, Response::Ttl(Ttl::Persistent)) => Reply::Integer(-1),
+            (Render::Ttl { millis }, Response::Ttl(Ttl::Remaining(ms))) => {
+                // Redis rounds to the nearest second.
+                let n = if millis { ms } else { (ms + 500) / 1000 };
+                Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+            }
+            (Render::Flag, Response::Flag(removed)) => Reply::Integer(i64::from(removed)),
+            (_, other) => unexpected(&other),
+        }
+    }
+}
+
+/// Single-key commands of one pipelined batch, sent to their shard without waiting for each
+/// answer: a run of consecutive requests to one shard is in flight at once, and the shard
+/// takes them all in one go instead of one process switch each. Their replies are encoded in
+/// request order.
+///
+/// Only requests to *one* shard are in flight together: the first request to another shard,
+/// or any other command, first waits for every answer ([`flush`](Pipeline::flush)). So a
+/// connection's requests still run in the order it sent them, as in redis: a client that
+/// pipelines `SET a 1` then `SET b 1` never lets another client see `b` set and `a` not, even
+/// with `a` and `b` on different shards.
+///
+/// It holds request ids, which belong to the process that sent them: a local of one batch,
+/// never kept across two.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    shard: Option<usize>,
+    inflight: Vec<(Result<RequestId<Shard>, ShardError>, Render)>,
+}
+
+impl Pipeline {
+    /// Sends `single` to its shard, after waiting for the requests in flight to another
+    /// shard (their replies go to `out`).
+    pub fn push(&mut self, shards: &mut Shards, single: Single, out: &mut Vec<u8>) {
+        if self.shard != Some(single.shard) {
+            self.flush(out);
+            self.shard = Some(single.shard);
+        }
+        let sent = shards.send(single.shard, single.request);
+        self.inflight.push((sent, single.render));
+    }
+
+    /// Waits for every request in flight and appends their replies to `out`, in order.
+    pub fn flush(&mut self, out: &mut Vec<u8>) {
+        let Some(shard) = self.shard.take() else {
+            return;
+        };
+        for (sent, render) in self.inflight.drain(..) {
+            let answered = sent.and_then(|id| {
+                id.receive_response(Timeout::Infinity)
+                    .map_err(|error| ShardError { shard, error })
+            });
+            match answered {
+                Ok(response) => render.reply(response).encode(out),
+                Err(e) => e.reply().encode(out),
+            }
+        }
+    }
+}
+
 /// Calls shard `shard` with `request` by its name, waiting as long as it takes (a shard always
 /// answers or dies; a timeout could not tell a caller whether a write happened).
 pub fn call(kv: &Kv, shard: usize, request: Request) -> Result<Response, ShardError> {
@@ -104,28 +240,48 @@ impl Shards {
         &self.kv
     }
 
-    /// Calls shard `shard` with `request`, as [`call`] does, at the process it reached last
-    /// time if that one is still alive, else at whichever process holds the shard's name now.
+    /// The process of shard `shard`: the one reached last time if it is still alive, else
+    /// whichever holds the shard's name now.
     ///
-    /// A process found alive that exits before the request reaches it makes the call fail
+    /// A process found alive that exits before a request reaches it makes the request fail
     /// with `noproc`, as a name not registered (a shard between two lives) does: the request
     /// did not run, and the client is told so.
-    pub fn call(&mut self, shard: usize, request: Request) -> Result<Response, ShardError> {
-        let server = match &self.known[shard] {
-            Some((pid, server)) if process::alive(pid) => server,
-            _ => {
-                let named = self.kv.shard(shard);
-                let Some(pid) = named.pid() else {
-                    return answer(shard, Err(CallError::NoProc));
-                };
-                let Some(server) = Server::from_any_pid(&pid) else {
-                    // Not a shard's pid: cannot be, but the name path still works.
-                    return call(&self.kv, shard, request);
-                };
-                &self.known[shard].insert((pid, server)).1
+    fn server(&mut self, shard: usize) -> Result<&Server<Shard>, ShardError> {
+        let alive = matches!(&self.known[shard], Some((pid, _)) if process::alive(pid));
+        if !alive {
+            let pid = self.kv.shard(shard).pid().ok_or(ShardError {
+                shard,
+                error: CallError::NoProc,
+            })?;
+            match Server::from_any_pid(&pid) {
+                Some(server) => self.known[shard] = Some((pid, server)),
+                // Not a shard's pid: cannot be, but the name still works.
+                None => return Ok(self.kv.shard(shard)),
             }
-        };
+        }
+        Ok(&self.known[shard].as_ref().expect("just checked or set").1)
+    }
+
+    /// Calls shard `shard` with `request`, as [`call`] does, at its remembered process.
+    ///
+    /// # Errors
+    ///
+    /// The shard is down, or died with the request.
+    pub fn call(&mut self, shard: usize, request: Request) -> Result<Response, ShardError> {
+        let server = self.server(shard)?;
         answer(shard, server.call_timeout(request, Timeout::Infinity))
+    }
+
+    /// Sends `request` to shard `shard` without waiting: the answer comes through the id.
+    ///
+    /// # Errors
+    ///
+    /// The shard is down.
+    pub fn send(&mut self, shard: usize, request: Request) -> Result<RequestId<Shard>, ShardError> {
+        let server = self.server(shard)?;
+        server
+            .send_request(request)
+            .map_err(|error| ShardError { shard, error })
     }
 }
 
@@ -145,64 +301,15 @@ pub fn execute(shards: &mut Shards, command: Command, out: &mut Vec<u8>) {
 fn run(shards: &mut Shards, command: Command) -> Result<Reply, ShardError> {
     let n = shards.kv().shard_count();
     let shard_of = |key: &[u8]| crate::shard::shard_for(key, n);
+    let command = match single(command, n) {
+        Ok(Single {
+            shard,
+            request,
+            render,
+        }) => return Ok(render.reply(shards.call(shard, request)?)),
+        Err(command) => command,
+    };
     Ok(match command {
-        Command::Get(key) => match shards.call(shard_of(&key), Request::Get(key))? {
-            Response::Value(value) => Reply::bulk_or_null(value),
-            other => unexpected(&other),
-        },
-        Command::Set {
-            key,
-            value,
-            options,
-        } => {
-            let shard = shard_of(&key);
-            match shards.call(
-                shard,
-                Request::Set {
-                    key,
-                    value,
-                    options,
-                },
-            )? {
-                Response::Set(outcome) if options.get => Reply::bulk_or_null(outcome.previous),
-                Response::Set(outcome) if outcome.written => Reply::OK,
-                Response::Set(_) => Reply::Null,
-                other => unexpected(&other),
-            }
-        }
-        Command::IncrBy { key, by } => {
-            match shards.call(shard_of(&key), Request::IncrBy { key, by })? {
-                Response::Incr(Ok(n)) => Reply::Integer(n),
-                Response::Incr(Err(IncrError::NotInteger)) => {
-                    Reply::static_error("ERR value is not an integer or out of range")
-                }
-                Response::Incr(Err(IncrError::Overflow)) => {
-                    Reply::static_error("ERR increment or decrement would overflow")
-                }
-                other => unexpected(&other),
-            }
-        }
-        Command::Expire { key, at, when } => {
-            match shards.call(shard_of(&key), Request::Expire { key, at, when })? {
-                Response::Expire(ExpireOutcome::Set | ExpireOutcome::Deleted) => Reply::Integer(1),
-                Response::Expire(_) => Reply::Integer(0),
-                other => unexpected(&other),
-            }
-        }
-        Command::Ttl { key, millis } => match shards.call(shard_of(&key), Request::Ttl(key))? {
-            Response::Ttl(Ttl::Missing) => Reply::Integer(-2),
-            Response::Ttl(Ttl::Persistent) => Reply::Integer(-1),
-            Response::Ttl(Ttl::Remaining(ms)) => {
-                // Redis rounds to the nearest second.
-                let n = if millis { ms } else { (ms + 500) / 1000 };
-                Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX))
-            }
-            other => unexpected(&other),
-        },
-        Command::Persist(key) => match shards.call(shard_of(&key), Request::Persist(key))? {
-            Response::Flag(removed) => Reply::Integer(i64::from(removed)),
-            other => unexpected(&other),
-        },
         Command::Del(keys) => Reply::Integer(sum(shards, keys, Request::Del)?),
         Command::Exists(keys) => Reply::Integer(sum(shards, keys, Request::Exists)?),
         Command::MGet(keys) => mget(shards, keys)?,

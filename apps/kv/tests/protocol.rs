@@ -86,6 +86,87 @@ fn pipelined_requests_are_answered_in_order() {
 }
 
 #[test]
+fn a_pipeline_mixing_shards_errors_and_other_commands_keeps_request_order() {
+    with_kv(config(4), |_: &mut otp::Mailbox<()>, kv| {
+        // Two keys on different shards, so the batch switches shards back and forth.
+        let a = "a".to_owned();
+        let b = (0..)
+            .map(|i| format!("b{i}"))
+            .find(|k| kv.shard_of(k.as_bytes()) != kv.shard_of(a.as_bytes()))
+            .unwrap();
+        let mut c = Client::connect(&kv);
+        let mut batch = Vec::new();
+        for args in [
+            &["SET", &a, "1"][..],
+            &["INCR", &a],
+            &["SET", &b, "x"],
+            &["INCR", &b],
+            &["GET", &a],
+            &["NOSUCH"],
+            &["MGET", &a, &b],
+            &["GET", &b],
+            &["GET"],
+            &["SET", &a, "2", "GET"],
+            &["PING"],
+            &["TTL", &a],
+        ] {
+            kv::resp::encode_command(&mut batch, args);
+        }
+        c.send_raw(&batch);
+        assert_eq!(c.reply(), ok());
+        assert_eq!(c.reply(), int(2));
+        assert_eq!(c.reply(), ok());
+        assert_eq!(
+            c.reply(),
+            Reply::error("ERR value is not an integer or out of range")
+        );
+        assert_eq!(c.reply(), bulk("2"));
+        assert_eq!(
+            c.reply(),
+            Reply::error("ERR unknown command 'NOSUCH', with args beginning with: ")
+        );
+        assert_eq!(c.reply(), Reply::Array(vec![bulk("2"), bulk("x")]));
+        assert_eq!(c.reply(), bulk("x"));
+        assert_eq!(
+            c.reply(),
+            Reply::error("ERR wrong number of arguments for 'get' command")
+        );
+        assert_eq!(c.reply(), bulk("2"), "SET ... GET answers the old value");
+        assert_eq!(c.reply(), Reply::simple("PONG"));
+        assert_eq!(c.reply(), int(-1));
+        assert_eq!(kv.stats().total_commands(), 12);
+    });
+}
+
+#[test]
+fn a_shard_killed_under_a_pipeline_fails_only_its_requests() {
+    with_kv(config(2), |mb: &mut otp::Mailbox<()>, kv| {
+        let mut c = Client::connect(&kv);
+        let on = |shard: usize| {
+            (0..)
+                .map(|i| format!("k{i}"))
+                .find(|k| kv.shard_of(k.as_bytes()) == shard)
+                .unwrap()
+        };
+        let (zero, one) = (on(0), on(1));
+        assert_eq!(c.call(&["SET", &zero, "z"]), ok());
+        assert_eq!(c.call(&["SET", &one, "o"]), ok());
+        // The connection remembers both shards' processes; shard 1's is killed.
+        common::kill_shard(mb, &kv, 1);
+        let mut batch = Vec::new();
+        for key in [&zero, &one, &one, &zero] {
+            kv::resp::encode_command(&mut batch, &["GET", key]);
+        }
+        c.send_raw(&batch);
+        assert_eq!(c.reply(), bulk("z"));
+        // Restarted empty (no persistence): the new process is found, and answers.
+        assert_eq!(c.reply(), Reply::Null);
+        assert_eq!(c.reply(), Reply::Null);
+        assert_eq!(c.reply(), bulk("z"));
+    });
+}
+
+#[test]
 fn a_request_split_across_many_writes_waits_for_its_end() {
     with_kv(config(1), |_: &mut otp::Mailbox<()>, kv| {
         let mut c = Client::connect(&kv);
