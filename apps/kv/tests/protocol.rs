@@ -139,7 +139,7 @@ fn a_pipeline_mixing_shards_errors_and_other_commands_keeps_request_order() {
 }
 
 #[test]
-fn a_shard_killed_under_a_pipeline_fails_only_its_requests() {
+fn a_pipeline_reaches_the_restarted_process_of_a_killed_shard() {
     with_kv(config(2), |mb: &mut otp::Mailbox<()>, kv| {
         let mut c = Client::connect(&kv);
         let on = |shard: usize| {
