@@ -543,6 +543,7 @@ impl Aof {
         self.policy == FsyncPolicy::Always && self.must_sync && !self.pending.is_empty()
     }
 
+    // ANCHOR: commit
     /// Writes the pending records, and under `always` syncs them if one acknowledges a write:
     /// one `write` (and one `fdatasync`) for everything appended since the last commit. A
     /// commit that syncs runs through the file's [`FileIo`] (one trip to the blocking pool
@@ -583,6 +584,7 @@ impl Aof {
         }
         Ok(sync)
     }
+    // ANCHOR_END: commit
 
     /// The periodic duty: under `everysec`, syncs if something was written and a second has
     /// passed since the last sync.
