@@ -10,11 +10,11 @@
 #   KV_FLAGS="--aof /tmp/kvdata --fsync everysec" apps/kv/bench.sh
 #
 # Both servers run without persistence by default (redis-server with --save '' --appendonly
-# no, kv in memory). Needs kv to accept TCP connections (otp's socket layer): until then kv
-# exits at start with status 69 and this script stops, saying so.
+# no, kv in memory).
 #
-# OURS_BIN overrides the server started as "ours" (it gets `--port P --bind 127.0.0.1` and
-# $KV_FLAGS); by default, the release build of kv.
+# OURS_BIN overrides the server started as "ours" (it gets `--port 0 --bind 127.0.0.1` and
+# $KV_FLAGS, and must print `listening on ADDR` on stdout, as kv does); by default, the
+# release build of kv.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,9 +58,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A port nothing listens on, below the kernel's ephemeral range (so no outgoing connection
+# holds it either).
 free_port() {
-  local p
-  for p in $(shuf -i 20000-60000 -n 50); do
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  for p in $(shuf -i 20000-$((low - 1)) -n 50); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return
@@ -70,33 +73,51 @@ free_port() {
   exit 1
 }
 
-# wait_ready NAME PID PORT LOG
+# wait_ready NAME PID PORT LOG: 0 once it answers PING, 1 if it exited first.
 wait_ready() {
   local i
   for i in $(seq 1 200); do
-    if ! kill -0 "$2" 2>/dev/null; then
-      echo "$1 exited before it listened:" >&2
-      cat "$4" >&2
-      exit 1
-    fi
-    if [ "$(redis-cli -p "$3" PING 2>/dev/null)" = PONG ]; then return; fi
+    if ! kill -0 "$2" 2>/dev/null; then return 1; fi
+    if [ "$(timeout 5 redis-cli -p "$3" PING 2>/dev/null)" = PONG ]; then return 0; fi
     sleep 0.05
   done
   echo "$1 did not answer PING within 10 s" >&2
   exit 1
 }
 
-OURS_PORT=$(free_port)
+# Ours on a port the kernel picks (--port 0), read from its "listening on ADDR" line.
 # shellcheck disable=SC2086
-"$OURS_BIN" --port "$OURS_PORT" --bind 127.0.0.1 $KV_FLAGS >"$WORK/ours.log" 2>&1 &
-PIDS+=($!)
-wait_ready kv "$!" "$OURS_PORT" "$WORK/ours.log"
+"$OURS_BIN" --port 0 --bind 127.0.0.1 $KV_FLAGS >"$WORK/ours.out" 2>"$WORK/ours.log" &
+OURS_PID=$!
+PIDS+=($OURS_PID)
+OURS_PORT=
+for _ in $(seq 1 200); do
+  OURS_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/ours.out")
+  if [ -n "$OURS_PORT" ] || ! kill -0 "$OURS_PID" 2>/dev/null; then break; fi
+  sleep 0.05
+done
+if [ -z "$OURS_PORT" ] || ! wait_ready kv "$OURS_PID" "$OURS_PORT" "$WORK/ours.log"; then
+  echo "kv did not start:" >&2
+  cat "$WORK/ours.out" "$WORK/ours.log" >&2
+  exit 1
+fi
 
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-wait_ready redis-server "$!" "$REDIS_PORT" "$WORK/redis.log"
+# redis-server on a free port; another try if something took it meanwhile.
+for attempt in 1 2 3 4 5; do
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  if wait_ready redis-server "$REDIS_PID" "$REDIS_PORT" "$WORK/redis.log"; then
+    PIDS+=($REDIS_PID)
+    break
+  fi
+  if [ $attempt = 5 ]; then
+    echo "redis-server did not start:" >&2
+    cat "$WORK/redis.log" >&2
+    exit 1
+  fi
+done
 
 echo "== kv on $OURS_PORT, redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on $REDIS_PORT; $ROUNDS rounds of SET,GET x $N, $CLIENTS clients" >&2
 
