@@ -1,10 +1,10 @@
 //! An in-memory byte stream between processes: what the connection code runs over in tests,
-//! and a model of the socket type it will run over in production.
+//! and a model of the socket it runs over in production (`otp::io::TcpStream`).
 //!
 //! [`pair`] makes two connected [`Duplex`] ends; bytes written to one are read from the other.
 //! Each direction is a *pipe*, a small GenServer holding the bytes in flight. A read is a call
 //! to it that is answered when there is something to read (or the writing end is gone: end of
-//! file), so a reading process is suspended the way it will be on an `otp::io::TcpStream`,
+//! file), so a reading process is suspended the way it is on an `otp::io::TcpStream`,
 //! and neither end ever blocks a scheduler thread or polls.
 //!
 //! Like a socket: dropping a writing end is end-of-file for the reader once the buffered bytes
