@@ -13,6 +13,7 @@ pub(crate) mod context;
 pub(crate) mod panic;
 pub(crate) mod scheduler;
 pub(crate) mod shared;
+pub(crate) mod spin;
 pub(crate) mod stack;
 pub(crate) mod switch;
 pub(crate) mod table;

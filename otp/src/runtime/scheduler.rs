@@ -15,7 +15,7 @@
 //! 61st pick looks at timers and the injector first, and every 1021st at the *oldest* entry of
 //! the (LIFO) movable deque, so nothing starves (Go's trick). An idle
 //! scheduler spins a little, stealing from others, then parks until it is handed work or its
-//! next timer is due.
+//! next timer is due. How long it spins is learnt from whether spinning pays (`spin`).
 //!
 //! # Stealing only from the busy
 //!
@@ -89,6 +89,7 @@ use crate::{
     runtime::{
         budget, context, panic as rt_panic,
         shared::RuntimeShared,
+        spin::{self, SpinLimit},
         stack::{Canary, StackPool},
         timer::{TimerItem, Timers},
         trap,
@@ -98,8 +99,6 @@ use crate::{
 /// A reference-counted process record, as run queues hold it.
 pub(crate) type ProcRef = Arc<ProcessCore>;
 
-/// Spins an idle scheduler does before parking.
-const SPIN_ROUNDS: u32 = 64;
 /// While spinning, a scheduler with sockets looks at its reactor every this many rounds.
 const SPIN_POLL_EVERY: u32 = 4;
 /// `sleeping`: running or spinning.
@@ -198,6 +197,8 @@ pub(crate) struct Scheduler {
     last_seen: RefCell<Vec<(u64, u32)>>,
     /// Process ids are handed out in blocks: `(next, end)`.
     ids: Cell<(u64, u64)>,
+    /// How long to spin when idle (learnt: `spin` module).
+    spin: SpinLimit,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -262,6 +263,7 @@ impl Scheduler {
             tick: Cell::new(0),
             last_seen: RefCell::new(vec![(0, 0); n]),
             ids: Cell::new((0, 0)),
+            spin: SpinLimit::default(),
             rt,
         }
     }
@@ -450,17 +452,24 @@ impl Scheduler {
     fn idle(&self) {
         self.shared.running.store(0, Relaxed);
         self.rt.spinning.fetch_add(1, SeqCst);
-        for round in 0..SPIN_ROUNDS {
+        // Spin for the learnt number of rounds (`spin` module docs).
+        for round in 0..self.spin.rounds() {
             if round % SPIN_POLL_EVERY == SPIN_POLL_EVERY - 1 {
                 self.poll_io_now();
             }
             if let Some(p) = self.try_steal() {
                 self.rt.spinning.fetch_sub(1, SeqCst);
+                self.spin.paid();
                 self.push_local_front_movable(p);
                 return;
             }
             if self.has_local_work() || self.rt.stopping() {
                 self.rt.spinning.fetch_sub(1, SeqCst);
+                if self.has_peer_work() {
+                    self.spin.paid();
+                } else {
+                    self.spin.wasted();
+                }
                 return;
             }
             for _ in 0..64 {
@@ -468,6 +477,7 @@ impl Scheduler {
             }
         }
         self.rt.spinning.fetch_sub(1, SeqCst);
+        self.spin.wasted();
         // Sleep: in epoll if sockets may wake us, else on the parker (module docs).
         let polling = self.reactor.shared.has_registrations();
         self.shared
@@ -483,10 +493,15 @@ impl Scheduler {
                 None => Some(Duration::from_millis(100)),
             };
             if let Some(timeout) = timeout {
+                let slept = Instant::now();
                 if polling {
                     self.reactor.poll(Some(timeout));
                 } else {
                     self.parker.park_timeout(timeout);
+                }
+                // A peer woke us sooner than a long spin would have lasted.
+                if slept.elapsed() < spin::SHORT_SLEEP && self.has_peer_work() {
+                    self.spin.paid();
                 }
             }
         }
@@ -494,6 +509,13 @@ impl Scheduler {
         self.shared.sleeping.store(AWAKE, SeqCst);
         self.rt.take_timer_inbox(&self.timers);
         self.fire_timers();
+    }
+
+    /// Whether another thread has handed this scheduler work: a pinned process woken
+    /// elsewhere, or processes in the global injector. (Work from its own sockets and timers
+    /// lands in `run_queue`.)
+    fn has_peer_work(&self) -> bool {
+        !self.shared.inbox.is_empty() || !self.rt.injector.is_empty()
     }
 
     /// Looks at the reactor without blocking, if any socket is registered there; returns how

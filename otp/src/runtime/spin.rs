@@ -1,0 +1,126 @@
+//! How long an idle scheduler spins before it sleeps, adapted to whether spinning pays.
+//!
+//! Spinning buys one thing: a peer scheduler that hands this one work (wakes a process pinned
+//! here, or queues movable processes worth stealing) while it spins needs no system call to
+//! wake it, and the work starts without a futex or `epoll_wait` round trip. It costs a core
+//! for as long as it lasts, and on a machine shared with other programs (a client on the same
+//! host, as in `apps/kv/bench.sh`) that core is taken from them.
+//!
+//! So the length of the spin is learnt, per scheduler, from the only work spinning can win:
+//! work from peers.
+//!
+//! * A spin that ends because a peer handed over work **paid**: the limit doubles.
+//! * A sleep that a peer ends within [`SHORT_SLEEP`] would have been won by a longer spin:
+//!   the limit doubles too (otherwise a scheduler whose peer hands it work a little less
+//!   often than the current limit covers would shrink its spin to nothing and pay a wake-up
+//!   every time).
+//! * A spin that runs to its limit without any work, or ends only because a socket became
+//!   ready or a timer fired (the kernel would have woken a sleeper for those just the same),
+//!   was **wasted**: the limit halves.
+//!
+//! The limit stays within [`MIN_ROUNDS`]..=[`MAX_ROUNDS`]. Message passing between schedulers
+//! (a ping-pong pair split over two cores, a ring, fan-in) keeps it at the top; a network server
+//! whose work arrives through its sockets keeps it at the bottom and sleeps in `epoll_wait`
+//! almost at once, as a single-threaded event loop does. A workload that changes moves the
+//! limit from one end to the other in a handful of idle periods (six halvings or doublings).
+//!
+//! The state is a plain `Cell`: only the scheduler's own thread reads or writes it.
+
+use std::{cell::Cell, time::Duration};
+
+/// The longest spin, in rounds (each round: a look at every queue and peer, then 64 pause
+/// instructions; 64 rounds are about 40 µs on the machine of `benches/README.md`).
+pub(crate) const MAX_ROUNDS: u32 = 64;
+/// The shortest spin: a couple of looks at the peers before sleeping.
+pub(crate) const MIN_ROUNDS: u32 = 2;
+/// A sleep that a peer ends sooner than this counts as a spin that would have paid.
+///
+/// Longer than the longest spin on purpose: the measured time includes the wake-up itself (the
+/// peer's futex or eventfd call and the kernel rescheduling this thread, tens of microseconds
+/// on a virtual machine), and work handed over that soon after the sleep began says the peer
+/// is trading work with this scheduler at a pace a spin keeps up with. Measured on
+/// `ring 1000 1000`, whose token leaves a scheduler for stretches of a few tens of
+/// microseconds: with 50 µs the limit decayed to the floor and a hop cost 1.8x as much; with
+/// 200 µs it matches a fixed 64-round spin, while `apps/kv` under `redis-benchmark` still
+/// spends 38% less CPU per request than with the fixed spin.
+pub(crate) const SHORT_SLEEP: Duration = Duration::from_micros(200);
+
+/// The learnt spin length of one scheduler.
+#[derive(Debug)]
+pub(crate) struct SpinLimit {
+    rounds: Cell<u32>,
+}
+
+impl Default for SpinLimit {
+    /// Starts at the top: a new runtime's first idle periods are usually spawn bursts handed
+    /// between schedulers.
+    fn default() -> SpinLimit {
+        SpinLimit {
+            rounds: Cell::new(MAX_ROUNDS),
+        }
+    }
+}
+
+impl SpinLimit {
+    /// How many rounds the next spin may last.
+    pub(crate) fn rounds(&self) -> u32 {
+        self.rounds.get()
+    }
+
+    /// Spinning paid (or would have): spin twice as long next time.
+    pub(crate) fn paid(&self) {
+        self.rounds
+            .set((self.rounds.get() * 2).clamp(MIN_ROUNDS, MAX_ROUNDS));
+    }
+
+    /// Spinning won nothing a sleeper would not have got: spin half as long next time.
+    pub(crate) fn wasted(&self) {
+        self.rounds
+            .set((self.rounds.get() / 2).clamp(MIN_ROUNDS, MAX_ROUNDS));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_at_the_top_and_halves_down_to_the_floor() {
+        let limit = SpinLimit::default();
+        assert_eq!(limit.rounds(), MAX_ROUNDS);
+        let mut seen = vec![limit.rounds()];
+        for _ in 0..10 {
+            limit.wasted();
+            seen.push(limit.rounds());
+        }
+        assert_eq!(&seen[..6], &[64, 32, 16, 8, 4, 2]);
+        assert!(seen[6..].iter().all(|&r| r == MIN_ROUNDS));
+    }
+
+    #[test]
+    fn doubles_back_up_to_the_ceiling() {
+        let limit = SpinLimit::default();
+        for _ in 0..10 {
+            limit.wasted();
+        }
+        let mut seen = vec![];
+        for _ in 0..10 {
+            limit.paid();
+            seen.push(limit.rounds());
+        }
+        assert_eq!(&seen[..5], &[4, 8, 16, 32, 64]);
+        assert!(seen[5..].iter().all(|&r| r == MAX_ROUNDS));
+    }
+
+    #[test]
+    fn one_wasted_spin_after_many_paid_ones_only_halves() {
+        let limit = SpinLimit::default();
+        for _ in 0..5 {
+            limit.paid();
+        }
+        limit.wasted();
+        assert_eq!(limit.rounds(), MAX_ROUNDS / 2);
+        limit.paid();
+        assert_eq!(limit.rounds(), MAX_ROUNDS);
+    }
+}
