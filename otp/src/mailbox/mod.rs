@@ -12,7 +12,7 @@
 //! Timeouts (`after`) are deadlines fixed when the receive starts: messages that arrive and do
 //! not match never push them back. A zero timeout polls.
 
-mod node_cache;
+pub(crate) mod node_cache;
 pub(crate) mod queue;
 mod term;
 

@@ -2,7 +2,8 @@
 //!
 //! Every message is one small heap node, allocated by the sender and freed by the receiver. On
 //! one scheduler the pair is a malloc and a free per message, about a hundred instructions with
-//! glibc, a good share of a message's whole cost. This cache keeps up to [`MAX_CACHED`] free
+//! glibc, a good share of a message's whole cost. (A `call`'s reply slot, `process::reply`, is
+//! the other small block made and freed at that rate; it comes from here too.) This cache keeps up to [`MAX_CACHED`] free
 //! nodes per size class (16-byte classes up to 256 bytes) per thread, so a node freed by a
 //! receiver is handed to the next sender on the same thread with a push and a pop. Nodes freed
 //! on another thread than they were allocated on simply land in that thread's cache (or go back

@@ -18,13 +18,15 @@
 //! dropped with it.
 
 use std::{
+    alloc::Layout,
     cell::UnsafeCell,
     fmt,
     mem::MaybeUninit,
     panic::Location,
+    ptr::{self, NonNull},
     sync::{
         atomic::{
-            AtomicU8, AtomicUsize,
+            fence, AtomicU8, AtomicUsize,
             Ordering::{AcqRel, Acquire, Relaxed, Release},
         },
         Arc,
@@ -33,7 +35,7 @@ use std::{
 };
 
 use crate::{
-    mailbox,
+    mailbox::{self, node_cache},
     process::{core::ProcessCore, dying, exit::ExitReason},
     runtime::{budget, context},
 };
@@ -53,6 +55,9 @@ pub(crate) struct Slot<T> {
     state: AtomicU8,
     /// Live [`Promise`] handles. The last one to go breaks the promise if nobody kept it.
     holders: AtomicUsize,
+    /// Owners of the slot's memory: the [`Waiter`], and the promises together (one reference
+    /// for all of them, given up by the last). Whoever takes it to zero frees the slot.
+    owners: AtomicUsize,
     value: UnsafeCell<MaybeUninit<Result<T, Broken>>>,
     waiter: Arc<ProcessCore>,
 }
@@ -75,60 +80,110 @@ impl<T> Drop for Slot<T> {
 
 /// Creates a slot whose answer wakes the calling process.
 ///
+/// The slot is one block from the per-thread node cache (`mailbox::node_cache`), not an `Arc`:
+/// a `call` makes one per request, and the malloc/free pair was about a tenth of a call's
+/// instructions.
+///
 /// # Panics
 ///
 /// Outside a process.
 #[track_caller]
 pub(crate) fn slot<T>(what: &str) -> (Promise<T>, Waiter<T>) {
-    let slot = Arc::new(Slot {
-        state: AtomicU8::new(EMPTY),
-        holders: AtomicUsize::new(1),
-        value: UnsafeCell::new(MaybeUninit::uninit()),
-        waiter: context::expect_process(what),
-    });
-    (Promise(slot.clone()), Waiter(slot))
+    let waiter = context::expect_process(what);
+    let block = node_cache::alloc(Layout::new::<Slot<T>>()).cast::<Slot<T>>();
+    // SAFETY: `block` is fresh memory with `Slot<T>`'s layout, ours alone until we hand out the
+    // two owners below.
+    unsafe {
+        block.as_ptr().write(Slot {
+            state: AtomicU8::new(EMPTY),
+            holders: AtomicUsize::new(1),
+            owners: AtomicUsize::new(2),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            waiter,
+        })
+    };
+    (Promise(block), Waiter(block))
+}
+
+/// Gives up one owner's reference to `slot`; the last one drops and frees it.
+///
+/// # Safety
+///
+/// The caller owns one reference (the waiter's, or the promises' shared one) and does not use
+/// `slot` afterwards.
+unsafe fn release<T>(slot: NonNull<Slot<T>>) {
+    // SAFETY: the caller's reference keeps the slot alive until this decrement.
+    if unsafe { slot.as_ref() }.owners.fetch_sub(1, Release) != 1 {
+        return;
+    }
+    // Everything the other owner did to the slot happens before the drop (Arc's protocol).
+    fence(Acquire);
+    // SAFETY: the count reached zero: no other reference exists. The block came from
+    // `node_cache::alloc` with this layout in `slot`.
+    unsafe {
+        ptr::drop_in_place(slot.as_ptr());
+        node_cache::free(slot.cast(), Layout::new::<Slot<T>>());
+    }
 }
 
 /// The writing half. Clones share the promise: the first to [`fulfil`](Promise::fulfil) it
 /// wins, and when the last clone is dropped unfulfilled, the promise is broken.
-pub(crate) struct Promise<T>(Arc<Slot<T>>);
+pub(crate) struct Promise<T>(NonNull<Slot<T>>);
+
+// SAFETY: a promise is a shared handle to a `Slot<T>`, which is Send + Sync for `T: Send`; the
+// memory is freed only by the last owner (`release`).
+unsafe impl<T: Send> Send for Promise<T> {}
+// SAFETY: as above; `&Promise` only reaches the slot's atomics and its waiter.
+unsafe impl<T: Send> Sync for Promise<T> {}
 
 impl<T> Promise<T> {
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: the promises' shared owner reference keeps the slot alive while any promise
+        // exists.
+        unsafe { self.0.as_ref() }
+    }
+
     /// Keeps the promise: the waiter gets `value` (unless it gave up). Returns false, dropping
     /// `value`, if the promise had already been kept (or broken).
     pub(crate) fn fulfil(&self, value: T) -> bool {
-        complete(&self.0, Ok(value))
+        complete(self.slot(), Ok(value))
     }
 
     /// The process that waits on this promise.
     pub(crate) fn waiter(&self) -> &Arc<ProcessCore> {
-        &self.0.waiter
+        &self.slot().waiter
     }
 
     /// Whether the promise has been kept or broken.
     pub(crate) fn is_done(&self) -> bool {
-        self.0.state.load(Acquire) != EMPTY
+        self.slot().state.load(Acquire) != EMPTY
     }
 }
 
 impl<T> Clone for Promise<T> {
     fn clone(&self) -> Self {
-        self.0.holders.fetch_add(1, Relaxed);
-        Promise(self.0.clone())
+        self.slot().holders.fetch_add(1, Relaxed);
+        Promise(self.0)
     }
 }
 
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
-        if self.0.holders.fetch_sub(1, AcqRel) == 1 && self.0.state.load(Relaxed) == EMPTY {
-            complete(&self.0, Err(dying::reason()));
+        let slot = self.slot();
+        if slot.holders.fetch_sub(1, AcqRel) != 1 {
+            return;
         }
+        if slot.state.load(Relaxed) == EMPTY {
+            complete(slot, Err(dying::reason()));
+        }
+        // SAFETY: the last promise gives up the promises' owner reference, once.
+        unsafe { release(self.0) };
     }
 }
 
 impl<T> fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Promise(<0.{}.0>)", self.0.waiter.id)
+        write!(f, "Promise(<0.{}.0>)", self.slot().waiter.id)
     }
 }
 
@@ -150,25 +205,43 @@ fn complete<T>(slot: &Slot<T>, value: Result<T, Broken>) -> bool {
 }
 
 /// The reading half, held by the waiting process.
-pub(crate) struct Waiter<T>(Arc<Slot<T>>);
+pub(crate) struct Waiter<T>(NonNull<Slot<T>>);
+
+// SAFETY: as for `Promise`: a shared handle to a Send + Sync slot, freed by its last owner.
+unsafe impl<T: Send> Send for Waiter<T> {}
+// SAFETY: as above; `&Waiter` only reaches the slot's atomics (taking needs the waiting process).
+unsafe impl<T: Send> Sync for Waiter<T> {}
+
+impl<T> Drop for Waiter<T> {
+    fn drop(&mut self) {
+        // SAFETY: the waiter's owner reference, given up once.
+        unsafe { release(self.0) };
+    }
+}
 
 impl<T> fmt::Debug for Waiter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Waiter(<0.{}.0>)", self.0.waiter.id)
+        write!(f, "Waiter(<0.{}.0>)", self.slot().waiter.id)
     }
 }
 
 impl<T> Waiter<T> {
+    fn slot(&self) -> &Slot<T> {
+        // SAFETY: the waiter's owner reference keeps the slot alive while it exists.
+        unsafe { self.0.as_ref() }
+    }
+
     /// The answer, if it has come.
     pub(crate) fn try_take(&self) -> Option<Result<T, Broken>> {
-        if self.0.state.load(Acquire) != FULL {
+        let slot = self.slot();
+        if slot.state.load(Acquire) != FULL {
             return None;
         }
-        self.0.state.store(TAKEN, Relaxed);
+        slot.state.store(TAKEN, Relaxed);
         // SAFETY: FULL was published with release after the write (acquired above), and only
         // this waiter takes, once: the state is TAKEN from now on, so `Slot::drop` won't drop it
         // again.
-        Some(unsafe { (*self.0.value.get()).assume_init_read() })
+        Some(unsafe { (*slot.value.get()).assume_init_read() })
     }
 
     /// Waits for the answer until `deadline` (`None`: forever). Runs the caller's safe points
@@ -180,7 +253,7 @@ impl<T> Waiter<T> {
         deadline: Option<Instant>,
         at: &'static Location<'static>,
     ) -> Option<Result<T, Broken>> {
-        let core = &self.0.waiter;
+        let core = &self.slot().waiter;
         debug_assert!(std::ptr::eq(context::current_raw(), Arc::as_ptr(core)));
         budget::consume(1);
         // The deadline was set just before the request went out: the clock need not be read

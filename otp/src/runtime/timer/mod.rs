@@ -120,8 +120,13 @@ impl Timers {
 
     /// The tick at or after `at` (timers never fire early).
     pub(crate) fn tick_of(&self, at: Instant) -> u64 {
-        let nanos = at.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+        let since = at.saturating_duration_since(self.epoch);
+        // Whole seconds are whole ticks, so only the sub-second part rounds up. (u64 maths: a
+        // `u128` division from `as_nanos` costs more than the rest of a `call`'s wait.)
+        since
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(since.subsec_nanos().div_ceil(1_000_000)))
     }
 
     pub(crate) fn insert(&self, at: Instant, item: TimerItem) {
@@ -134,7 +139,11 @@ impl Timers {
 
     /// The last whole tick at `now` (what `expire(now)` fires up to).
     pub(crate) fn now_tick(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+        let since = now.saturating_duration_since(self.epoch);
+        since
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(since.subsec_millis()))
     }
 
     /// Everything due at `now`.
@@ -143,9 +152,8 @@ impl Timers {
         if wheel.is_empty() {
             return Vec::new();
         }
-        let since = now.saturating_duration_since(self.epoch).as_millis();
         let mut fired = Vec::new();
-        wheel.advance(u64::try_from(since).unwrap_or(u64::MAX), &mut fired);
+        wheel.advance(self.now_tick(now), &mut fired);
         fired
     }
 
@@ -268,4 +276,29 @@ pub fn cancel_timer(timer: &TimerRef) -> Option<Duration> {
 /// its target is dead.
 pub fn read_timer(timer: &TimerRef) -> Option<Duration> {
     timer.0.remaining()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up_to_a_tick_and_now_rounds_down() {
+        let epoch = Instant::now();
+        let timers = Timers::new(epoch);
+        let at = |secs, nanos| epoch + Duration::new(secs, nanos);
+        assert_eq!(timers.tick_of(epoch), 0);
+        assert_eq!(timers.tick_of(at(0, 1)), 1);
+        assert_eq!(timers.tick_of(at(0, 1_000_000)), 1);
+        assert_eq!(timers.tick_of(at(0, 1_000_001)), 2);
+        assert_eq!(timers.tick_of(at(5, 0)), 5000);
+        assert_eq!(timers.tick_of(at(5, 999_999_999)), 6000);
+        assert_eq!(timers.now_tick(at(0, 999_999)), 0);
+        assert_eq!(timers.now_tick(at(0, 1_000_000)), 1);
+        assert_eq!(timers.now_tick(at(5, 999_999_999)), 5999);
+        // Before the epoch saturates to tick 0.
+        let later = Timers::new(epoch + Duration::from_secs(1));
+        assert_eq!(later.tick_of(epoch), 0);
+        assert_eq!(later.now_tick(epoch), 0);
+    }
 }
