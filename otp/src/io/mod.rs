@@ -105,8 +105,35 @@ mod registration;
 mod tcp;
 mod udp;
 
+use std::{
+    io,
+    net::{SocketAddr, ToSocketAddrs},
+};
+
 pub(crate) use self::reactor::{Reactor, ReactorShared};
 pub use self::{
     tcp::{Incoming, TcpListener, TcpStream},
     udp::UdpSocket,
 };
+
+/// Resolves `addr` and runs `f` on each address in turn until one succeeds, returning the last
+/// error otherwise (std's rule for `bind` and `connect`). A host name is resolved on the
+/// calling thread.
+fn each_addr<A: ToSocketAddrs, T>(
+    addr: A,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
+    }))
+}

@@ -1,5 +1,6 @@
 //! A socket's registration: the readiness its reactor has seen, the processes waiting for it,
-//! and the loop every socket operation runs (try the syscall; on `WouldBlock`, wait).
+//! the loop every socket operation runs (try the syscall; on `WouldBlock`, wait), and the
+//! per-handle timeouts that bound that wait ([`Timeouts`]).
 //!
 //! # The readiness word
 //!
@@ -33,13 +34,27 @@
 //! dropped ([`Source`]'s `Drop`: deregister, then close). A socket that moves to a process on
 //! another scheduler keeps its reactor; its events still wake the new owner wherever it runs,
 //! since waking goes through the process record, not through the reactor's thread.
+//!
+//! # Timeouts
+//!
+//! Every socket type with `set_read_timeout` and friends keeps them in one [`Timeouts`] and
+//! passes the one for an operation's direction to [`Source::run`], which turns it into a
+//! deadline for that call alone (std's `SO_RCVTIMEO` rule) and returns `TimedOut` past it.
+//! The socket types hold no timeout logic of their own: the validation (a zero duration is an
+//! `InvalidInput` error, as in std: [`nonzero_timeout`]), the storage and the copy a
+//! `try_clone` starts with all live here, so a `TcpStream` and a `UdpSocket` cannot drift
+//! apart. A timeout is read once per call, when the call starts: setting it from another
+//! process affects the calls that start after.
 
 use std::{
     io,
-    os::fd::{AsRawFd, RawFd},
+    os::fd::{AsFd, AsRawFd, OwnedFd, RawFd},
     panic::Location,
     sync::{
-        atomic::Ordering::{AcqRel, Acquire},
+        atomic::{
+            AtomicU64,
+            Ordering::{AcqRel, Acquire, Relaxed},
+        },
         Arc, OnceLock, PoisonError,
     },
     time::{Duration, Instant},
@@ -357,6 +372,15 @@ impl<S: AsRawFd> Source<S> {
     }
 }
 
+impl<S: AsRawFd + AsFd + From<OwnedFd>> Source<S> {
+    /// Another source on a duplicate of the descriptor (the socket types' `try_clone`), with a
+    /// registration of its own: it joins a reactor the first time one of its operations waits.
+    pub(crate) fn try_clone(&self) -> io::Result<Source<S>> {
+        let fd = self.io.as_fd().try_clone_to_owned()?;
+        Ok(Source::new(S::from(fd)))
+    }
+}
+
 /// Takes the process off the waiter list when an operation ends without the reactor having
 /// done so (success after a spurious wake-up, timeout, unwind).
 struct Unpark<'a> {
@@ -385,40 +409,75 @@ impl<S: AsRawFd> Drop for Source<S> {
     }
 }
 
-/// A per-handle operation timeout (`set_read_timeout` and friends): nanoseconds, 0 for none.
+/// Checks a timeout the caller gave (`set_read_timeout`, `connect_timeout`, ...): a zero
+/// duration is an `InvalidInput` error, with std's message, as std's own setters reject it (for
+/// `SO_RCVTIMEO` a zero would mean "no timeout at all").
+pub(crate) fn nonzero_timeout(timeout: Duration) -> io::Result<Duration> {
+    if timeout.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a 0 duration timeout",
+        ));
+    }
+    Ok(timeout)
+}
+
+/// One direction's timeout: nanoseconds, 0 for none (a set one is at least 1).
 #[derive(Debug, Default)]
-pub(crate) struct TimeoutCell(std::sync::atomic::AtomicU64);
+struct TimeoutCell(AtomicU64);
 
 impl TimeoutCell {
-    /// The timeout, if one is set.
-    pub(crate) fn get(&self) -> Option<Duration> {
-        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+    fn get(&self) -> Option<Duration> {
+        match self.0.load(Relaxed) {
             0 => None,
             n => Some(Duration::from_nanos(n)),
         }
     }
 
-    /// Sets or clears it. A zero duration is an `InvalidInput` error, as in std.
-    pub(crate) fn set(&self, timeout: Option<Duration>) -> io::Result<()> {
+    fn set(&self, timeout: Option<Duration>) -> io::Result<()> {
         let nanos = match timeout {
             None => 0,
-            Some(d) if d.is_zero() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "cannot set a 0 duration timeout",
-                ))
-            }
-            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1),
+            Some(d) => u64::try_from(nonzero_timeout(d)?.as_nanos())
+                .unwrap_or(u64::MAX)
+                .max(1),
         };
-        self.0.store(nanos, std::sync::atomic::Ordering::Relaxed);
+        self.0.store(nanos, Relaxed);
         Ok(())
     }
+}
 
-    /// A copy, for `try_clone`.
-    pub(crate) fn copy(&self) -> TimeoutCell {
-        TimeoutCell(std::sync::atomic::AtomicU64::new(
-            self.0.load(std::sync::atomic::Ordering::Relaxed),
-        ))
+impl Clone for TimeoutCell {
+    fn clone(&self) -> TimeoutCell {
+        TimeoutCell(AtomicU64::new(self.0.load(Relaxed)))
+    }
+}
+
+/// A handle's read and write timeouts (`set_read_timeout`, `set_write_timeout` and their
+/// getters): see the module docs. Both start unset; a clone (for `try_clone`) starts with the
+/// values of the moment and is independent afterwards.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Timeouts {
+    read: TimeoutCell,
+    write: TimeoutCell,
+}
+
+impl Timeouts {
+    fn of(&self, dir: Direction) -> &TimeoutCell {
+        match dir {
+            Direction::Read => &self.read,
+            Direction::Write => &self.write,
+        }
+    }
+
+    /// `dir`'s timeout, if one is set: what [`Source::run`] takes for an operation that way.
+    pub(crate) fn get(&self, dir: Direction) -> Option<Duration> {
+        self.of(dir).get()
+    }
+
+    /// Sets or clears `dir`'s timeout. A zero duration is an `InvalidInput` error and leaves
+    /// the timeout as it was.
+    pub(crate) fn set(&self, dir: Direction, timeout: Option<Duration>) -> io::Result<()> {
+        self.of(dir).set(timeout)
     }
 }
 

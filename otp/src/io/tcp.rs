@@ -5,38 +5,25 @@
 //! first and waits for the reactor only on `WouldBlock` (see `registration`). Timeouts are per
 //! handle and per call, as std's `SO_RCVTIMEO`: `set_read_timeout(Some(d))` bounds each `read`
 //! (so `read_exact` may take longer in total), and an expired one returns
-//! [`io::ErrorKind::TimedOut`].
+//! [`io::ErrorKind::TimedOut`]. A stream keeps them in a [`Timeouts`], shared with
+//! [`UdpSocket`](crate::io::UdpSocket): the methods here only name the direction.
 
 use std::{
     fmt,
     io::{self, Read, Write},
     net::{Shutdown, SocketAddr, ToSocketAddrs},
-    os::fd::{AsFd, AsRawFd, RawFd},
+    os::fd::{AsRawFd, RawFd},
     panic::Location,
     time::Duration,
 };
 
-use crate::io::registration::{Direction, Source, TimeoutCell};
-
-/// Resolves `addr` and runs `f` on each address in turn until one succeeds (std's rule).
-fn each_addr<A: ToSocketAddrs, T>(
-    addr: A,
-    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
-) -> io::Result<T> {
-    let mut last = None;
-    for a in addr.to_socket_addrs()? {
-        match f(a) {
-            Ok(t) => return Ok(t),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any addresses",
-        )
-    }))
-}
+use crate::{
+    io::{
+        each_addr,
+        registration::{nonzero_timeout, not_in_process, Direction, Source, Timeouts},
+    },
+    runtime::context,
+};
 
 /// A TCP socket listening for connections (`:gen_tcp.listen`).
 ///
@@ -202,9 +189,8 @@ impl TcpListener {
     /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpListener> {
-        let fd = self.source.get_ref().as_fd().try_clone_to_owned()?;
         Ok(TcpListener {
-            source: Source::new(mio::net::TcpListener::from(fd)),
+            source: self.source.try_clone()?,
         })
     }
 
@@ -277,8 +263,7 @@ impl Iterator for Incoming<'_> {
 /// ```
 pub struct TcpStream {
     source: Source<mio::net::TcpStream>,
-    read_timeout: TimeoutCell,
-    write_timeout: TimeoutCell,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for TcpStream {
@@ -295,8 +280,7 @@ impl TcpStream {
     fn from_mio(stream: mio::net::TcpStream) -> TcpStream {
         TcpStream {
             source: Source::new(stream),
-            read_timeout: TimeoutCell::default(),
-            write_timeout: TimeoutCell::default(),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -340,12 +324,7 @@ impl TcpStream {
     /// ```
     #[track_caller]
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
-        if timeout.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "cannot set a 0 duration timeout",
-            ));
-        }
+        let timeout = nonzero_timeout(timeout)?;
         TcpStream::connect_at(*addr, Some(timeout), Location::caller())
     }
 
@@ -354,10 +333,8 @@ impl TcpStream {
         timeout: Option<Duration>,
         at: &'static Location<'static>,
     ) -> io::Result<TcpStream> {
-        if crate::runtime::context::current_process().is_none() {
-            return Err(crate::io::registration::not_in_process(
-                "TcpStream::connect",
-            ));
+        if context::current_process().is_none() {
+            return Err(not_in_process("TcpStream::connect"));
         }
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?);
         // A non-blocking connect completes when the socket turns writable: then `SO_ERROR`
@@ -467,7 +444,7 @@ impl TcpStream {
     /// });
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.read_timeout.set(timeout)
+        self.timeouts.set(Direction::Read, timeout)
     }
 
     /// The read timeout, if set.
@@ -478,7 +455,7 @@ impl TcpStream {
     /// assert_eq!(s.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.read_timeout.get())
+        Ok(self.timeouts.get(Direction::Read))
     }
 
     /// Bounds every later write on this handle, as
@@ -492,7 +469,7 @@ impl TcpStream {
     /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.write_timeout.set(timeout)
+        self.timeouts.set(Direction::Write, timeout)
     }
 
     /// The write timeout, if set.
@@ -503,7 +480,7 @@ impl TcpStream {
     /// assert_eq!(s.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.write_timeout.get())
+        Ok(self.timeouts.get(Direction::Write))
     }
 
     /// The pending error on the socket (`SO_ERROR`), clearing it.
@@ -527,18 +504,16 @@ impl TcpStream {
     /// assert_eq!(writer.peer_addr().unwrap(), s.peer_addr().unwrap());
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
-        let fd = self.source.get_ref().as_fd().try_clone_to_owned()?;
         Ok(TcpStream {
-            source: Source::new(mio::net::TcpStream::from(fd)),
-            read_timeout: self.read_timeout.copy(),
-            write_timeout: self.write_timeout.copy(),
+            source: self.source.try_clone()?,
+            timeouts: self.timeouts.clone(),
         })
     }
 
     fn read_at(&self, buf: &mut [u8], at: &'static Location<'static>) -> io::Result<usize> {
         self.source.run(
             Direction::Read,
-            self.read_timeout.get(),
+            self.timeouts.get(Direction::Read),
             "TcpStream::read",
             at,
             |mut s| s.read(buf),
@@ -548,7 +523,7 @@ impl TcpStream {
     fn write_at(&self, buf: &[u8], at: &'static Location<'static>) -> io::Result<usize> {
         self.source.run(
             Direction::Write,
-            self.write_timeout.get(),
+            self.timeouts.get(Direction::Write),
             "TcpStream::write",
             at,
             |mut s| s.write(buf),

@@ -1,14 +1,22 @@
 //! UDP: [`UdpSocket`], std's API with sends and receives that suspend the calling process.
+//!
+//! The socket is a non-blocking mio socket in a [`Source`], as TCP's are: each send and receive
+//! tries its syscall and waits for the reactor only on `WouldBlock` (see `registration`). Its
+//! read and write timeouts are a [`Timeouts`], the same as a `TcpStream`'s: each bounds one
+//! call, and an expired one returns [`io::ErrorKind::TimedOut`].
 
 use std::{
     fmt, io,
     net::{SocketAddr, ToSocketAddrs},
-    os::fd::{AsFd, AsRawFd, RawFd},
+    os::fd::{AsRawFd, RawFd},
     panic::Location,
     time::Duration,
 };
 
-use crate::io::registration::{Direction, Source, TimeoutCell};
+use crate::io::{
+    each_addr,
+    registration::{Direction, Source, Timeouts},
+};
 
 /// A UDP socket (`:gen_udp` in passive mode). [`recv_from`](UdpSocket::recv_from) and
 /// [`send_to`](UdpSocket::send_to) suspend the calling process until the socket is ready;
@@ -29,8 +37,7 @@ use crate::io::registration::{Direction, Source, TimeoutCell};
 /// ```
 pub struct UdpSocket {
     source: Source<mio::net::UdpSocket>,
-    read_timeout: TimeoutCell,
-    write_timeout: TimeoutCell,
+    timeouts: Timeouts,
 }
 
 impl fmt::Debug for UdpSocket {
@@ -52,8 +59,7 @@ impl UdpSocket {
     fn from_mio(socket: mio::net::UdpSocket) -> UdpSocket {
         UdpSocket {
             source: Source::new(socket),
-            read_timeout: TimeoutCell::default(),
-            write_timeout: TimeoutCell::default(),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -64,19 +70,7 @@ impl UdpSocket {
     /// assert_ne!(s.local_addr().unwrap().port(), 0);
     /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        let mut last = None;
-        for a in addr.to_socket_addrs()? {
-            match mio::net::UdpSocket::bind(a) {
-                Ok(s) => return Ok(UdpSocket::from_mio(s)),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "could not resolve to any addresses",
-            )
-        }))
+        each_addr(addr, mio::net::UdpSocket::bind).map(UdpSocket::from_mio)
     }
 
     /// Takes over a std socket (made non-blocking here).
@@ -109,7 +103,7 @@ impl UdpSocket {
         let target = first_addr(target)?;
         self.source.run(
             Direction::Write,
-            self.write_timeout.get(),
+            self.timeouts.get(Direction::Write),
             "UdpSocket::send_to",
             Location::caller(),
             |s| s.send_to(buf, target),
@@ -131,7 +125,7 @@ impl UdpSocket {
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.source.run(
             Direction::Read,
-            self.read_timeout.get(),
+            self.timeouts.get(Direction::Read),
             "UdpSocket::recv_from",
             Location::caller(),
             |s| s.recv_from(buf),
@@ -169,7 +163,7 @@ impl UdpSocket {
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.source.run(
             Direction::Write,
-            self.write_timeout.get(),
+            self.timeouts.get(Direction::Write),
             "UdpSocket::send",
             Location::caller(),
             |s| s.send(buf),
@@ -191,7 +185,7 @@ impl UdpSocket {
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.source.run(
             Direction::Read,
-            self.read_timeout.get(),
+            self.timeouts.get(Direction::Read),
             "UdpSocket::recv",
             Location::caller(),
             |s| s.recv(buf),
@@ -232,7 +226,7 @@ impl UdpSocket {
     /// });
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.read_timeout.set(timeout)
+        self.timeouts.set(Direction::Read, timeout)
     }
 
     /// The receive timeout, if set.
@@ -242,7 +236,7 @@ impl UdpSocket {
     /// assert_eq!(s.read_timeout().unwrap(), None);
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.read_timeout.get())
+        Ok(self.timeouts.get(Direction::Read))
     }
 
     /// Bounds every later send on this handle.
@@ -255,7 +249,7 @@ impl UdpSocket {
     /// assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_secs(1)));
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.write_timeout.set(timeout)
+        self.timeouts.set(Direction::Write, timeout)
     }
 
     /// The send timeout, if set.
@@ -265,7 +259,7 @@ impl UdpSocket {
     /// assert_eq!(s.write_timeout().unwrap(), None);
     /// ```
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.write_timeout.get())
+        Ok(self.timeouts.get(Direction::Write))
     }
 
     /// Another handle on the same socket (a duplicated descriptor).
@@ -276,11 +270,9 @@ impl UdpSocket {
     /// assert_eq!(s.local_addr().unwrap(), t.local_addr().unwrap());
     /// ```
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
-        let fd = self.source.get_ref().as_fd().try_clone_to_owned()?;
         Ok(UdpSocket {
-            source: Source::new(mio::net::UdpSocket::from(fd)),
-            read_timeout: self.read_timeout.copy(),
-            write_timeout: self.write_timeout.copy(),
+            source: self.source.try_clone()?,
+            timeouts: self.timeouts.clone(),
         })
     }
 }
