@@ -19,6 +19,16 @@
 //! Relative times (`EX 10`, `EXPIRE k 10`) become absolute deadlines here, with the `now` the
 //! caller passes, and the overflow checks redis makes at that point are made here too.
 //!
+//! # One definition of each command's fields
+//!
+//! A command with more to it than a key carries its fields in a payload struct ([`Set`],
+//! [`IncrBy`], [`Expire`]): the parser makes it, and the shard's request takes it as it is
+//! (`shard::Request::Set(Set)`, ...), whether it came from a connection or from a record the
+//! replay of an append-only file parsed. A command of keys alone (`GET`, `PERSIST`, `DEL`,
+//! ...) hands the shard its keys. So each command's fields are defined once, here. (`TTL`'s
+//! unit is not the shard's business: it answers in milliseconds, and the connection
+//! converts.)
+//!
 //! # WRONGTYPE
 //!
 //! Redis answers `WRONGTYPE Operation against a key holding the wrong kind of value` when a
@@ -173,38 +183,19 @@ pub enum Command {
     /// `GET key`.
     Get(Key),
     /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`.
-    Set {
-        /// The key.
-        key: Key,
-        /// The value.
-        value: Value,
-        /// The options, the deadline made absolute.
-        options: SetOptions,
-    },
+    Set(Set),
     /// `DEL key...`.
     Del(Vec<Key>),
     /// `EXISTS key...`.
     Exists(Vec<Key>),
-    /// `INCR`, `DECR`, `INCRBY`, `DECRBY`: add `by` (negative for the decrements).
-    IncrBy {
-        /// The key.
-        key: Key,
-        /// What to add.
-        by: i64,
-    },
+    /// `INCR`, `DECR`, `INCRBY`, `DECRBY`.
+    IncrBy(IncrBy),
     /// `MGET key...`.
     MGet(Vec<Key>),
     /// `MSET key value [key value ...]`.
     MSet(Vec<(Key, Value)>),
     /// `EXPIRE`, `PEXPIRE`, `EXPIREAT`, `PEXPIREAT` with `[NX | XX | GT | LT]`.
-    Expire {
-        /// The key.
-        key: Key,
-        /// The absolute deadline (a deadline before the epoch is the epoch: already past).
-        at: Millis,
-        /// The conditions.
-        when: ExpireIf,
-    },
+    Expire(Expire),
     /// `TTL key` (`millis: false`) or `PTTL key` (`millis: true`).
     Ttl {
         /// The key.
@@ -245,6 +236,39 @@ pub enum Command {
     Config(ConfigQuery),
     /// `DEBUG KILLSHARD n | SHARDOF key | HELP` (fault injection; see `connection`).
     Debug(DebugQuery),
+}
+
+/// `SET`'s fields: what [`Command::Set`] holds and what a shard's `SET` request takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Set {
+    /// The key.
+    pub key: Key,
+    /// The value.
+    pub value: Value,
+    /// The options, the deadline made absolute.
+    pub options: SetOptions,
+}
+
+/// The fields of `INCR`, `DECR`, `INCRBY` and `DECRBY`: what [`Command::IncrBy`] holds and what
+/// a shard's `INCRBY` request takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncrBy {
+    /// The key.
+    pub key: Key,
+    /// What to add (negative for the decrements).
+    pub by: i64,
+}
+
+/// The fields of the `EXPIRE` family: what [`Command::Expire`] holds and what a shard's
+/// `EXPIRE` request takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expire {
+    /// The key.
+    pub key: Key,
+    /// The absolute deadline (a deadline before the epoch is the epoch: already past).
+    pub at: Millis,
+    /// The conditions.
+    pub when: ExpireIf,
 }
 
 /// The `COMMAND` subcommands.
@@ -515,26 +539,26 @@ pub fn parse(spec: &Spec, args: Args, now: Millis) -> Result<Command, CommandErr
         "set" => return parse_set(rest, now),
         "del" => Command::Del(rest),
         "exists" => Command::Exists(rest),
-        "incr" => Command::IncrBy {
+        "incr" => Command::IncrBy(IncrBy {
             key: take(&mut rest, 0),
             by: 1,
-        },
-        "decr" => Command::IncrBy {
+        }),
+        "decr" => Command::IncrBy(IncrBy {
             key: take(&mut rest, 0),
             by: -1,
-        },
-        "incrby" => Command::IncrBy {
+        }),
+        "incrby" => Command::IncrBy(IncrBy {
             by: integer(&rest[1])?,
             key: take(&mut rest, 0),
-        },
+        }),
         "decrby" => {
             let by = integer(&rest[1])?;
             // Negating the smallest i64 overflows; redis checks before it adds.
             let by = by.checked_neg().ok_or(CommandError::DecrementOverflow)?;
-            Command::IncrBy {
+            Command::IncrBy(IncrBy {
                 key: take(&mut rest, 0),
                 by,
-            }
+            })
         }
         "mget" => Command::MGet(rest),
         "mset" => {
@@ -676,7 +700,7 @@ fn parse_set(mut rest: Vec<Vec<u8>>, now: Millis) -> Result<Command, CommandErro
     };
     let value = std::mem::take(&mut rest[1]);
     let key = std::mem::take(&mut rest[0]);
-    Ok(Command::Set {
+    Ok(Command::Set(Set {
         key,
         value,
         options: SetOptions {
@@ -684,7 +708,7 @@ fn parse_set(mut rest: Vec<Vec<u8>>, now: Millis) -> Result<Command, CommandErro
             condition,
             get,
         },
-    })
+    }))
 }
 
 fn millis_i64(t: Millis) -> i64 {
@@ -723,12 +747,12 @@ fn parse_expire(spec: &Spec, mut rest: Vec<Vec<u8>>, now: Millis) -> Result<Comm
     if matches!(name, "expire" | "pexpire") {
         t = t.checked_add(millis_i64(now)).ok_or(invalid)?;
     }
-    Ok(Command::Expire {
+    Ok(Command::Expire(Expire {
         key: std::mem::take(&mut rest[0]),
         // Before the epoch is as past as the epoch itself.
         at: Millis(u64::try_from(t).unwrap_or(0)),
         when,
-    })
+    }))
 }
 
 fn parse_command_query(rest: Vec<Vec<u8>>) -> Result<CommandQuery, CommandError> {
@@ -891,7 +915,7 @@ mod tests {
     #[test]
     fn set_options_like_redis() {
         let set = |words: &[&str]| match ok(words) {
-            Command::Set { options, .. } => options,
+            Command::Set(set) => set.options,
             other => panic!("{other:?}"),
         };
         assert_eq!(set(&["set", "k", "v"]), SetOptions::default());
@@ -950,7 +974,7 @@ mod tests {
     #[test]
     fn counters() {
         let by = |words: &[&str]| match ok(words) {
-            Command::IncrBy { by, .. } => by,
+            Command::IncrBy(IncrBy { by, .. }) => by,
             other => panic!("{other:?}"),
         };
         assert_eq!(by(&["incr", "k"]), 1);
@@ -972,7 +996,7 @@ mod tests {
     #[test]
     fn expire_options_and_times_like_redis() {
         let expire = |words: &[&str]| match ok(words) {
-            Command::Expire { at, when, .. } => (at, when),
+            Command::Expire(Expire { at, when, .. }) => (at, when),
             other => panic!("{other:?}"),
         };
         assert_eq!(expire(&["expire", "k", "10"]).0, NOW.plus(10_000).unwrap());

@@ -95,25 +95,17 @@ enum Render {
 /// `TTL`, `PERSIST`), with `shards` shards; the command back otherwise.
 pub fn single(command: Command, shards: usize) -> Result<Single, Command> {
     let of = |key: &[u8]| crate::shard::shard_for(key, shards);
+    // The parsed payloads move into the requests as they are.
     let (shard, request, render) = match command {
         Command::Get(key) => (of(&key), Request::Get(key), Render::Value),
-        Command::Set {
-            key,
-            value,
-            options,
-        } => (
-            of(&key),
-            Request::Set {
-                key,
-                value,
-                options,
-            },
-            Render::Set { get: options.get },
-        ),
-        Command::IncrBy { key, by } => (of(&key), Request::IncrBy { key, by }, Render::Incr),
-        Command::Expire { key, at, when } => {
-            (of(&key), Request::Expire { key, at, when }, Render::Expire)
+        Command::Set(set) => {
+            let render = Render::Set {
+                get: set.options.get,
+            };
+            (of(&set.key), Request::Set(set), render)
         }
+        Command::IncrBy(incr) => (of(&incr.key), Request::IncrBy(incr), Render::Incr),
+        Command::Expire(expire) => (of(&expire.key), Request::Expire(expire), Render::Expire),
         Command::Ttl { key, millis } => (of(&key), Request::Ttl(key), Render::Ttl { millis }),
         Command::Persist(key) => (of(&key), Request::Persist(key), Render::Flag),
         other => return Err(other),

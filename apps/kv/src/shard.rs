@@ -7,6 +7,13 @@
 //! [`Response`]; multi-key commands are split by shard and fanned out by the connection (see
 //! `db`), so a shard never waits for another process and cannot deadlock.
 //!
+//! A request carries the parsed command's payload as it is: [`Request::Set`],
+//! [`Request::IncrBy`] and [`Request::Expire`] hold the [`command::Set`], [`command::IncrBy`]
+//! or [`command::Expire`] the parser made, moved in unchanged (the replay of the file builds
+//! its requests the same way, from the records `command` parses). So each command's fields
+//! are defined once, in `command`; what [`Request`] adds is what only a shard is asked: its
+//! share of a multi-key command's keys, and [`Request::Stats`].
+//!
 //! # Lifecycle
 //!
 //! * `init` replays the shard's file (if persistence is on) into a fresh store, on otp's
@@ -56,7 +63,7 @@ use crate::{
     clock::{self, Millis},
     command::{self, Command},
     glob::Pattern,
-    store::{ExpireIf, ExpireOutcome, IncrError, Key, SetOptions, SetOutcome, Store, Ttl, Value},
+    store::{ExpireOutcome, IncrError, Key, SetOutcome, Store, Ttl, Value},
 };
 
 /// How often a shard runs its periodic duties (redis's `hz 10`).
@@ -123,45 +130,27 @@ pub struct Persistence {
     pub lock: FileLock,
 }
 
-/// What a shard is asked: one operation on its own keys.
+/// What a shard is asked: one operation on its own keys. The single-key commands carry the
+/// parsed command's payload as it is (see the [module docs](self)).
 #[derive(Debug, Clone)]
 pub enum Request {
     /// `GET`.
     Get(Key),
-    /// `SET`.
-    Set {
-        /// The key.
-        key: Key,
-        /// The value.
-        value: Value,
-        /// The options.
-        options: SetOptions,
-    },
+    /// `SET`, as parsed.
+    Set(command::Set),
     /// `DEL` of this shard's share of the keys.
     Del(Vec<Key>),
     /// `EXISTS` of this shard's share of the keys.
     Exists(Vec<Key>),
-    /// `INCRBY` and friends.
-    IncrBy {
-        /// The key.
-        key: Key,
-        /// What to add.
-        by: i64,
-    },
+    /// `INCRBY` and friends, as parsed.
+    IncrBy(command::IncrBy),
     /// `MGET` of this shard's share of the keys.
     MGet(Vec<Key>),
     /// `MSET` of this shard's share of the pairs.
     MSet(Vec<(Key, Value)>),
-    /// The `EXPIRE` family.
-    Expire {
-        /// The key.
-        key: Key,
-        /// The absolute deadline.
-        at: Millis,
-        /// The conditions.
-        when: ExpireIf,
-    },
-    /// `TTL`/`PTTL`.
+    /// The `EXPIRE` family, as parsed (the deadline absolute).
+    Expire(command::Expire),
+    /// `TTL`/`PTTL` (the answer is in milliseconds; the connection picks the unit).
     Ttl(Key),
     /// `PERSIST`.
     Persist(Key),
@@ -308,11 +297,11 @@ impl Shard {
         let store = &mut self.store;
         let response = match request {
             Request::Get(key) => Response::Value(store.get(&key, now).map(<[u8]>::to_vec)),
-            Request::Set {
+            Request::Set(command::Set {
                 key,
                 value,
                 options,
-            } => {
+            }) => {
                 let outcome = store.set(key.clone(), value, options, now);
                 if outcome.written {
                     self.log_value(&key);
@@ -327,7 +316,7 @@ impl Shard {
                 Response::Count(n)
             }
             Request::Exists(keys) => Response::Count(store.exists(&keys, now)),
-            Request::IncrBy { key, by } => {
+            Request::IncrBy(command::IncrBy { key, by }) => {
                 let result = store.incr_by(&key, by, now);
                 if result.is_ok() {
                     self.log_value(&key);
@@ -347,7 +336,7 @@ impl Shard {
                 self.store.mset(pairs);
                 Response::Done
             }
-            Request::Expire { key, at, when } => {
+            Request::Expire(command::Expire { key, at, when }) => {
                 let outcome = store.expire(&key, at, when, now);
                 match outcome {
                     ExpireOutcome::Set => {
@@ -466,18 +455,10 @@ impl Shard {
 /// The request a replayed record stands for; `None` for a command kv never writes to a file.
 fn record_request(command: Command) -> Option<Request> {
     Some(match command {
-        Command::Set {
-            key,
-            value,
-            options,
-        } => Request::Set {
-            key,
-            value,
-            options,
-        },
+        Command::Set(set) => Request::Set(set),
         Command::Del(keys) => Request::Del(keys),
         Command::MSet(pairs) => Request::MSet(pairs),
-        Command::Expire { key, at, when } => Request::Expire { key, at, when },
+        Command::Expire(expire) => Request::Expire(expire),
         Command::Persist(key) => Request::Persist(key),
         Command::FlushAll => Request::FlushAll,
         _ => return None,
@@ -581,8 +562,9 @@ impl GenServer for Shard {
 mod tests {
     use super::*;
     use crate::{
+        command::{Expire, IncrBy, Set},
         resp::Args,
-        store::{Expiry, SetOptions},
+        store::{ExpireIf, Expiry, SetOptions},
     };
 
     /// A directory under the system's temp dir, removed on drop.
@@ -642,23 +624,25 @@ mod tests {
         let dir = TempDir::new("records");
         let now = Millis(1_000_000);
         let mut shard = open(&dir);
-        let set = |key: &str, value: &str, expiry| Request::Set {
-            key: b(key),
-            value: b(value),
-            options: SetOptions {
-                expiry,
-                ..SetOptions::default()
-            },
+        let set = |key: &str, value: &str, expiry| {
+            Request::Set(Set {
+                key: b(key),
+                value: b(value),
+                options: SetOptions {
+                    expiry,
+                    ..SetOptions::default()
+                },
+            })
         };
         shard.apply(set("a", "5", Expiry::At(Millis(2_000_000))), now);
-        shard.apply(Request::IncrBy { key: b("a"), by: 2 }, now);
+        shard.apply(Request::IncrBy(IncrBy { key: b("a"), by: 2 }), now);
         shard.apply(set("b", "x", Expiry::Clear), now);
         shard.apply(
-            Request::Expire {
+            Request::Expire(Expire {
                 key: b("b"),
                 at: Millis(3_000_000),
                 when: ExpireIf::default(),
-            },
+            }),
             now,
         );
         shard.apply(Request::Persist(b("b")), now);
@@ -704,11 +688,11 @@ mod tests {
         let mut shard = open(&dir);
         let options = SetOptions::expire_at(Millis(1_500));
         shard.apply(
-            Request::Set {
+            Request::Set(Set {
                 key: b("k"),
                 value: b("v"),
                 options,
-            },
+            }),
             Millis(1_000),
         );
         assert_eq!(
@@ -729,11 +713,11 @@ mod tests {
     fn a_tick_sweeps_the_keys_nobody_touches() {
         otp::run(|| {
             let shard = otp::gen_server::start_link(Shard::new(0, None, Arc::default())).unwrap();
-            let past = Request::Set {
+            let past = Request::Set(Set {
                 key: b("old"),
                 value: b("v"),
                 options: SetOptions::expire_at(Millis(1)),
-            };
+            });
             shard.call(past).unwrap();
             // Expired but not reclaimed: DBSIZE counts it, as redis's does.
             assert_eq!(shard.call(Request::DbSize), Ok(Response::Count(1)));
@@ -757,10 +741,12 @@ mod tests {
         otp::run(move || {
             let shard =
                 otp::gen_server::start_link(Shard::new(0, Some(persistence), counted)).unwrap();
-            let set = |i: usize| Request::Set {
-                key: b(&format!("k{i}")),
-                value: b(&format!("v{i}")),
-                options: SetOptions::default(),
+            let set = |i: usize| {
+                Request::Set(Set {
+                    key: b(&format!("k{i}")),
+                    value: b(&format!("v{i}")),
+                    options: SetOptions::default(),
+                })
             };
             // Hold the file: the first group's commit waits for us on the blocking pool.
             let held = lock.lock();
