@@ -493,6 +493,7 @@ impl ProcessCore {
     /// Takes the next node off the shared queue: a message for the caller to place, or a
     /// signal, acted on here (which may queue a system message or mark the process exiting).
     /// Owner thread only.
+    #[inline]
     pub(crate) fn next_incoming(&self) -> Incoming {
         // SAFETY: only the owning thread takes from the queue (caller's contract), so we are the
         // single consumer.
@@ -510,7 +511,19 @@ impl ProcessCore {
     }
 
     /// Unwinds if the process must exit (and is not already unwinding). Owner thread only.
+    #[inline]
     pub(crate) fn check_exit(&self) {
+        // SAFETY: owner thread, short borrow.
+        if unsafe { self.local() }.exit.is_some() {
+            self.exit_now();
+        }
+    }
+
+    /// The rare half of [`check_exit`](Self::check_exit), out of line so that the check itself
+    /// stays a load and a branch in every receive.
+    #[cold]
+    #[inline(never)]
+    fn exit_now(&self) {
         // SAFETY: owner thread, short borrow.
         let reason = match &unsafe { self.local() }.exit {
             Some(reason) if !std::thread::panicking() => (**reason).clone(),
@@ -519,6 +532,10 @@ impl ProcessCore {
         exit_unwind(reason);
     }
 
+    /// Acts on a signal taken off the queue. Out of line (signals are rare next to messages),
+    /// so that `next_incoming` inlines into every receive.
+    #[cold]
+    #[inline(never)]
     fn handle_signal(&self, node: NonNull<Header>) {
         // SAFETY: the node is a `Node<Signal>` we own (see `drain`).
         let signal = unsafe { Node::<Signal>::value(node) };

@@ -29,7 +29,11 @@ pub(crate) fn enter(s: &Scheduler) -> impl Drop + '_ {
 }
 
 /// Runs `f` with this thread's scheduler, if it is a scheduler thread.
-#[inline(never)]
+///
+/// Inlined, so the compiler may keep the thread-local's address across a context switch in
+/// the caller: that is sound because a started process never changes threads (only processes
+/// holding no stack migrate, module `scheduler`), so the thread after a switch is the thread
+/// before it.
 pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
     let p = SCHEDULER.with(Cell::get);
     // SAFETY: the pointer is set by `enter` to a scheduler that lives on this thread's stack for
