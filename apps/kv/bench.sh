@@ -15,48 +15,26 @@
 # OURS_BIN overrides the server started as "ours" (it gets `--port 0 --bind 127.0.0.1` and
 # $KV_FLAGS, and must print `listening on ADDR` on stdout, as kv does); by default, the
 # release build of kv.
+#
+# Installing the tools, building kv, starting it and stopping everything on exit come from
+# scripts/common.sh, shared with tests/redis_cli.sh.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# ROOT, WORK, the exit trap, and the install/build/start helpers.
+# shellcheck source=SCRIPTDIR/scripts/common.sh
+. "$(dirname "$0")/scripts/common.sh"
+
 ROUNDS=${ROUNDS:-3}
 N=${N:-100000}
 CLIENTS=${CLIENTS:-50}
 KV_FLAGS=${KV_FLAGS:-}
 
-SUDO=
-if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "== installing ${missing[*]}" >&2
-  $SUDO apt-get install -y "${missing[@]}" >/dev/null ||
-    { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y "${missing[@]}" >/dev/null; }
-fi
+ensure_commands redis-server=redis-server redis-benchmark=redis-tools
 
 if [ -z "${OURS_BIN:-}" ]; then
-  echo "== building kv (release)" >&2
-  (cd "$ROOT" && cargo build --release -p kv --quiet)
-  OURS_BIN=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/kv
+  build_kv
+  OURS_BIN=$KV_BIN
 fi
-
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    # A server that does not stop on SIGTERM within 10 s is killed.
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # A port nothing listens on, below the kernel's ephemeral range (so no outgoing connection
 # holds it either).
@@ -73,12 +51,11 @@ free_port() {
   exit 1
 }
 
-# wait_ready NAME PID PORT LOG: 0 once it answers PING, 1 if it exited first.
+# wait_ready NAME PID PORT: 0 once it answers PING, 1 if it exited first.
 wait_ready() {
-  local i
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     if ! kill -0 "$2" 2>/dev/null; then return 1; fi
-    if [ "$(timeout 5 redis-cli -p "$3" PING 2>/dev/null)" = PONG ]; then return 0; fi
+    if answers_ping "$3"; then return 0; fi
     sleep 0.05
   done
   echo "$1 did not answer PING within 10 s" >&2
@@ -87,20 +64,8 @@ wait_ready() {
 
 # Ours on a port the kernel picks (--port 0), read from its "listening on ADDR" line.
 # shellcheck disable=SC2086
-"$OURS_BIN" --port 0 --bind 127.0.0.1 $KV_FLAGS >"$WORK/ours.out" 2>"$WORK/ours.log" &
-OURS_PID=$!
-PIDS+=($OURS_PID)
-OURS_PORT=
-for _ in $(seq 1 200); do
-  OURS_PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/ours.out")
-  if [ -n "$OURS_PORT" ] || ! kill -0 "$OURS_PID" 2>/dev/null; then break; fi
-  sleep 0.05
-done
-if [ -z "$OURS_PORT" ] || ! wait_ready kv "$OURS_PID" "$OURS_PORT" "$WORK/ours.log"; then
-  echo "kv did not start:" >&2
-  cat "$WORK/ours.out" "$WORK/ours.log" >&2
-  exit 1
-fi
+start_listening "$WORK/ours.out" "$WORK/ours.log" kv "$OURS_BIN" --port 0 --bind 127.0.0.1 $KV_FLAGS
+OURS_PORT=$PORT
 
 # redis-server on a free port; another try if something took it meanwhile.
 for attempt in 1 2 3 4 5; do
@@ -108,10 +73,11 @@ for attempt in 1 2 3 4 5; do
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
     --dir "$WORK" >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
-  if wait_ready redis-server "$REDIS_PID" "$REDIS_PORT" "$WORK/redis.log"; then
-    PIDS+=($REDIS_PID)
+  SERVERS+=("$REDIS_PID")
+  if wait_ready redis-server "$REDIS_PID" "$REDIS_PORT"; then
     break
   fi
+  forget_server "$REDIS_PID"
   if [ $attempt = 5 ]; then
     echo "redis-server did not start:" >&2
     cat "$WORK/redis.log" >&2

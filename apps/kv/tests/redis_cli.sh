@@ -20,38 +20,21 @@
 # Exit status: 0 if every check passed, 1 otherwise. The server and every background client
 # are stopped on exit, whatever happens; every wait is bounded (a hung server fails the run
 # within a minute or two instead of hanging it). About 20 s once kv is built.
+#
+# Installing redis-tools, building kv, starting it and stopping everything on exit come from
+# ../scripts/common.sh, shared with bench.sh.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+# ROOT, WORK, the exit trap, and the install/build/start helpers.
+# shellcheck source=SCRIPTDIR/../scripts/common.sh
+. "$(dirname "$0")/../scripts/common.sh"
+
 LOAD=${LOAD:-20000}
 
 # --- redis-cli ----------------------------------------------------------------------------
-if ! command -v redis-cli >/dev/null 2>&1; then
-  echo "== installing redis-tools" >&2
-  SUDO=
-  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-  $SUDO apt-get install -y redis-tools >/dev/null ||
-    { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y redis-tools >/dev/null; }
-fi
+ensure_commands redis-cli=redis-tools
 
-WORK=$(mktemp -d)
 SERVER_PID=
-BACKGROUND=()
-cleanup() {
-  for pid in "${BACKGROUND[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    # A server that does not stop on SIGTERM within 10 s is killed.
-    for _ in $(seq 1 100); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 FAILED=0
 PASSED=0
@@ -64,30 +47,7 @@ pass() { PASSED=$((PASSED + 1)); }
 # Starts kv on a port the kernel picks, with the flags given; sets PORT from its "listening
 # on ADDR" line and waits until it answers PING.
 start_kv() {
-  : >"$WORK/kv.out"
-  "$KV" --port 0 "$@" >"$WORK/kv.out" 2>>"$WORK/kv.log" &
-  SERVER_PID=$!
-  local i status
-  PORT=
-  for i in $(seq 1 400); do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      wait "$SERVER_PID" && status=0 || status=$?
-      SERVER_PID=
-      echo "kv exited (status $status) before it listened:" >&2
-      cat "$WORK/kv.log" >&2
-      exit 1
-    fi
-    if [ -z "$PORT" ]; then
-      PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/kv.out")
-    fi
-    if [ -n "$PORT" ] && [ "$(timeout 5 redis-cli -p "$PORT" PING 2>/dev/null)" = PONG ]; then
-      return
-    fi
-    sleep 0.05
-  done
-  echo "kv did not listen and answer PING within 20 s:" >&2
-  cat "$WORK/kv.out" "$WORK/kv.log" >&2
-  exit 1
+  start_listening "$WORK/kv.out" "$WORK/kv.log" kv "$KV" --port 0 "$@"
 }
 
 stop_kv() {
@@ -101,6 +61,7 @@ stop_kv() {
     kill -KILL "$SERVER_PID"
   fi
   wait "$SERVER_PID" || fail "kv exited with status $? on SIGTERM"
+  forget_server "$SERVER_PID"
   SERVER_PID=
 }
 
@@ -109,10 +70,8 @@ if [ -n "${KV_EXTERNAL_PORT:-}" ]; then
   EXTERNAL=1
 else
   EXTERNAL=0
-  echo "== building kv (release)" >&2
-  (cd "$ROOT" && cargo build --release -p kv --quiet)
-  KV=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/kv
+  build_kv
+  KV=$KV_BIN
   start_kv --aof "$WORK/aof" --fsync always --shards 4 --enable-debug-command yes
 fi
 echo "== server on port $PORT" >&2
