@@ -452,7 +452,9 @@ impl ProcessCore {
     pub(crate) fn wake(self: &Arc<Self>) -> bool {
         match self.state.notify() {
             Notify::Enqueue => {
-                crate::runtime::scheduler::schedule(self.clone());
+                // SAFETY: `Enqueue` means the process was parked, so it has not exited and the
+                // process table still holds it.
+                unsafe { crate::runtime::scheduler::schedule(self) };
                 true
             }
             Notify::Nothing => true,

@@ -16,7 +16,7 @@ use crate::{
         reference::Ref,
         relations,
     },
-    runtime::{budget, context},
+    runtime::{budget, context, scheduler::ProcRef},
 };
 
 /// Reductions a spawn costs the spawner.
@@ -215,7 +215,8 @@ impl SpawnOptions {
                     *slot = Some(relations::monitor_new(&parent, &core));
                 }
             }
-            s.push_new(core);
+            // SAFETY: just put in the process table, and not run yet, so not exited.
+            s.push_new(unsafe { ProcRef::new(&core) });
             pid
         });
         budget::consume(SPAWN_COST);

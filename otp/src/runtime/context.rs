@@ -42,7 +42,8 @@ pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
 }
 
 /// The process running on this thread as a raw pointer (null if none). Valid for as long as the
-/// process runs this slice: its scheduler holds a strong reference meanwhile.
+/// process runs this slice: the process table holds a strong reference until it exits, which
+/// happens after the slice.
 pub(crate) fn current_raw() -> *const ProcessCore {
     with_scheduler(|s| s.map_or(std::ptr::null(), |s| s.current.get()))
 }
@@ -65,7 +66,7 @@ pub(crate) fn current_process() -> Option<Arc<ProcessCore>> {
         if p.is_null() {
             return None;
         }
-        // SAFETY: `current` points to a process the scheduler holds a strong reference to for
+        // SAFETY: `current` points to a process the process table holds a strong reference to for
         // the whole slice (`run_process`), so the count is at least one and the pointer came
         // from `Arc::as_ptr`.
         Some(unsafe {

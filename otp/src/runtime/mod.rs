@@ -244,7 +244,9 @@ impl Runtime {
         self.shared
             .table
             .insert(&core, self.shared.schedulers.len());
-        self.shared.inject(core);
+        // SAFETY: just put in the process table, and not run yet, so not exited.
+        self.shared
+            .inject(unsafe { crate::runtime::scheduler::ProcRef::new(&core) });
         let mut root = self
             .shared
             .root

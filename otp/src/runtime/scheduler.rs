@@ -96,8 +96,52 @@ use crate::{
     },
 };
 
-/// A reference-counted process record, as run queues hold it.
-pub(crate) type ProcRef = Arc<ProcessCore>;
+/// A process record as run queues hold it, and as the scheduler holds the process it runs:
+/// a reference that does not count.
+///
+/// A process is in a run queue only between being made runnable (spawned, or woken from
+/// `IDLE` by the scheduling word's `Enqueue`) and its next slice, and it exits only at the end
+/// of a slice, on its scheduler ([`Scheduler::finish`]). The process table holds a counted
+/// reference from spawn to that exit. So every `ProcRef` points to a record the table keeps
+/// alive; `finish` takes a counted reference of its own before it removes the process from
+/// the table, and nothing touches a `ProcRef` after the slice that exited it, or after a
+/// successful `park` (from then on another thread may run, exit and free the process).
+///
+/// Counting would cost two atomic read-modify-writes per wake-up (one when queued, one when
+/// the slice ends), a good share of a message's cost. `Deref` gives the record's `Arc`, so
+/// `p.clone()` is a counted reference where one must outlive the slice.
+pub(crate) struct ProcRef(std::mem::ManuallyDrop<Arc<ProcessCore>>);
+
+impl ProcRef {
+    /// An uncounted reference to `p`.
+    ///
+    /// # Safety
+    ///
+    /// `p` must be in the process table (spawned and not yet exited), and the reference must
+    /// be used only as the type's docs allow.
+    #[inline]
+    pub(crate) unsafe fn new(p: &Arc<ProcessCore>) -> ProcRef {
+        // SAFETY: `Arc::as_ptr` of a live `Arc` is what `from_raw` takes; `ManuallyDrop` keeps
+        // the count as it is, so the table's reference is never given up by us.
+        ProcRef(std::mem::ManuallyDrop::new(unsafe {
+            Arc::from_raw(Arc::as_ptr(p))
+        }))
+    }
+}
+
+impl std::ops::Deref for ProcRef {
+    type Target = Arc<ProcessCore>;
+    #[inline]
+    fn deref(&self) -> &Arc<ProcessCore> {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ProcRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProcRef(<0.{}.0>)", self.0.id)
+    }
+}
 
 /// While spinning, a scheduler with sockets looks at its reactor every this many rounds.
 const SPIN_POLL_EVERY: u32 = 4;
@@ -182,7 +226,7 @@ pub(crate) struct Scheduler {
     pub(crate) timers: Timers,
     parker: Parker,
     reactor: Reactor,
-    /// The process being run (a strong reference is held by `run_process` meanwhile).
+    /// The process being run (kept alive by the process table meanwhile, see [`ProcRef`]).
     pub(crate) current: Cell<*const ProcessCore>,
     /// The yielder of the coroutine being resumed, for [`switch::suspend`]: copied from its
     /// [`Running`] box before each resume and back after it (null until the coroutine's entry
@@ -557,7 +601,9 @@ impl Scheduler {
                         NOT_WAITING | WAIT_FOREVER => {}
                         due if due <= now_tick => {
                             if process.state.notify() == crate::process::state::Notify::Enqueue {
-                                self.push_local(process);
+                                // SAFETY: `Enqueue` means it was parked, so not exited: it is
+                                // in the table.
+                                self.push_local(unsafe { ProcRef::new(&process) });
                                 woke += 1;
                             }
                         }
@@ -723,7 +769,9 @@ impl Scheduler {
         // Pin it here from now on.
         p.set_home(&self.shared);
         p.set_stack(stack.probe());
-        let core = p.clone();
+        // Uncounted: the coroutine lives in the process's own record (its body), so the record
+        // outlives it.
+        let core: *const ProcessCore = Arc::as_ptr(p);
         let publish: *const Cell<*const ProcessYielder> = &self.yielder;
         let Body::Ready(task) = std::mem::replace(body, Body::Started(self.running.take())) else {
             unreachable!("only a Ready body is started")
@@ -741,7 +789,8 @@ impl Scheduler {
                 // before it started never runs its closure). `Cell` is only used from that
                 // thread.
                 unsafe { (*publish).set(yielder) };
-                entry(&core, task)
+                // SAFETY: the record holds this coroutine, so it is alive while it runs.
+                entry(unsafe { &*core }, task)
             },
         ));
         true
@@ -749,6 +798,9 @@ impl Scheduler {
 
     /// Everything that happens when a process has exited.
     fn finish(&self, p: &ProcRef, reason: ExitReason) {
+        // Counted from here: removing the process from the table below may drop the last
+        // other reference (`ProcRef`'s docs).
+        let p: &Arc<ProcessCore> = &Arc::clone(p);
         p.exiting.store(true, Release);
         p.state.exit();
         // Messages still queued (calls among them) learn why their receiver is gone.
@@ -817,7 +869,7 @@ impl RunningPool {
 }
 
 /// The root of every activation's coroutine: runs it and turns how it ended into an outcome.
-fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
+fn entry(core: &ProcessCore, task: Box<dyn Activation>) -> Outcome {
     // A kill that arrived while the process was queued is acted on by the activation: a raw
     // process's first one looks at its signals before running its function; a behaviour's
     // takes its mailbox in order, signals included.
@@ -851,7 +903,7 @@ fn entry(core: &ProcRef, task: Box<dyn Activation>) -> Outcome {
 }
 
 /// Elixir's crash report, once (see [`crate::logger`]).
-fn log_crash(p: &ProcRef, reason: &ExitReason) {
+fn log_crash(p: &Arc<ProcessCore>, reason: &ExitReason) {
     let pid = AnyPid::from_core(p.clone());
     match reason {
         ExitReason::Panic(panic) => crate::logger::error(
@@ -875,7 +927,13 @@ fn log_crash(p: &ProcRef, reason: &ExitReason) {
 /// the waker's scheduler, where it is hot in cache and where idle schedulers can steal it.
 ///
 /// The caller must hold the right to enqueue `p` (`Notify::Enqueue`).
-pub(crate) fn schedule(p: ProcRef) {
+///
+/// # Safety
+///
+/// As [`ProcRef::new`]: `p` is in the process table (the scheduling word said `Enqueue`).
+pub(crate) unsafe fn schedule(p: &Arc<ProcessCore>) {
+    // SAFETY: the caller's contract.
+    let p = unsafe { ProcRef::new(p) };
     let (home, movable): (*const SchedulerShared, bool) = match p.placement() {
         Some(Placement::Pinned(s)) => (s, false),
         Some(Placement::Movable(s)) => (s, true),

@@ -16,7 +16,7 @@ pub(crate) fn suspend(why: Suspend) {
     }
     let (core, yielder) = context::current_for_switch();
     assert!(!core.is_null(), "suspend called outside a process");
-    // SAFETY: the scheduler holds a strong reference to the running process for the whole
+    // SAFETY: the process table holds a strong reference to the running process for the whole
     // slice, and this process is the one running (we are on its stack); it is also the same
     // process after the switch, since a started process never migrates. No refcount traffic.
     let core = unsafe { &*core };

@@ -3,7 +3,8 @@
 //! Sharded by the scheduler that spawned the process, so spawn and exit on the same scheduler
 //! (the common case) touch an uncontended lock. Each shard is a slab: a process remembers its
 //! slot, so removal is O(1). The table holds a strong reference to every live process: that is
-//! what keeps a parked process (in no run queue) alive.
+//! what keeps a parked process alive, and a queued or running one too (run queues and the
+//! scheduler hold uncounted references, `scheduler::ProcRef`).
 
 use std::sync::{
     atomic::{
