@@ -374,7 +374,9 @@ impl<G: GenServer> Drop for Driver<G> {
 
 impl<G: GenServer> Activation for Driver<G> {
     fn activate(self: Box<Self>) -> Outcome {
-        let mb = Mailbox::<Envelope<G>>::attach();
+        // SAFETY: `serve` keeps the mailbox to itself (the callbacks never see it) and drops
+        // it before it returns, which ends the activation.
+        let mb = unsafe { Mailbox::<Envelope<G>>::attach_uncounted() };
         self.serve(mb)
     }
 }

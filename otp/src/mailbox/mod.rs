@@ -18,6 +18,7 @@ mod term;
 
 use std::{
     marker::PhantomData,
+    mem::ManuallyDrop,
     panic::Location,
     ptr::NonNull,
     sync::Arc,
@@ -135,8 +136,20 @@ pub enum MessageRef<'a, M> {
 /// });
 /// ```
 pub struct Mailbox<M> {
-    core: Arc<ProcessCore>,
+    /// The process. Counted unless `counted` is false (a behaviour's activation, see
+    /// [`Mailbox::attach_uncounted`]).
+    core: ManuallyDrop<Arc<ProcessCore>>,
+    counted: bool,
     _not_send: PhantomData<NotSend<M>>,
+}
+
+impl<M> Drop for Mailbox<M> {
+    fn drop(&mut self) {
+        if self.counted {
+            // SAFETY: a counted reference, given up once, here; `core` is not used again.
+            unsafe { ManuallyDrop::drop(&mut self.core) };
+        }
+    }
 }
 
 /// Makes `Mailbox` neither `Send` nor `Sync` (the raw pointer) without owning an `M`.
@@ -153,7 +166,32 @@ impl<M: Send + 'static> Mailbox<M> {
     pub(crate) fn attach() -> Mailbox<M> {
         let core = context::expect_process("Mailbox::attach");
         Mailbox {
-            core,
+            core: ManuallyDrop::new(core),
+            counted: true,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The mailbox of the calling process, holding an uncounted reference to it: for a
+    /// behaviour's activation, which makes one per message batch (a counted one would cost two
+    /// atomic read-modify-writes per `call`).
+    ///
+    /// # Safety
+    ///
+    /// The mailbox must be dropped before the activation that made it ends (the process may
+    /// exit and be freed after that): it must not be handed to user code, stored, or leaked.
+    pub(crate) unsafe fn attach_uncounted() -> Mailbox<M> {
+        let core = context::current_raw();
+        assert!(
+            !core.is_null(),
+            "`Mailbox::attach` must be called from inside an otp process (see otp::run)"
+        );
+        Mailbox {
+            // SAFETY: `core` is the running process's record, from `Arc::as_ptr`; the process
+            // table keeps it alive while the process runs, which covers the caller's
+            // activation. `ManuallyDrop` and `counted: false` keep the count untouched.
+            core: ManuallyDrop::new(unsafe { Arc::from_raw(core) }),
+            counted: false,
             _not_send: PhantomData,
         }
     }
@@ -171,7 +209,7 @@ impl<M: Send + 'static> Mailbox<M> {
 
     /// This process's own pid, typed (Elixir's `self()`).
     pub fn pid(&self) -> Pid<M> {
-        Pid::from_core(self.core.clone())
+        Pid::from_core(Arc::clone(&self.core))
     }
 
     /// How many messages are waiting.
