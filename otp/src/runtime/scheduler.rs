@@ -22,8 +22,9 @@
 //! A process that starts on a scheduler stays there for life, so stealing a process that its
 //! scheduler would have run a microsecond later costs every later message a cross-core wake-up
 //! (a ping-pong pair split over two cores). A thief therefore steals from a victim only if the
-//! victim has not drained its movable deque since the thief last looked (it is really behind),
-//! or the watchdog marked it stuck.
+//! victim has held a backlog of two or more unstarted processes, without once draining its
+//! movable deque, for several looks in a row (it is really behind), or the watchdog marked it
+//! stuck.
 //!
 //! # I/O
 //!
@@ -152,7 +153,8 @@ const PARKED: u8 = 1;
 /// `sleeping`: blocked in the reactor's `epoll_wait`.
 const POLLING: u8 = 2;
 /// A thief steals from a scheduler only after this many looks in a row (a few microseconds of
-/// spinning) in which that scheduler never once emptied its queue of unstarted processes.
+/// spinning) in which that scheduler held two or more unstarted processes and never once
+/// emptied that queue.
 const STEAL_PATIENCE: u32 = 8;
 /// Every this many picks, look at the injector and timers first.
 const FAIRNESS_TICK: u64 = 61;
@@ -466,20 +468,21 @@ impl Scheduler {
             let v = (me + k) % n;
             let victim = &self.rt.schedulers[v];
             let drained = victim.drained.load(Relaxed);
+            // A lone unstarted process is most likely the partner of the one its scheduler is
+            // running (a spawner's newest children run first): leave it there unless that
+            // scheduler is stuck. A backlog of two or more is worth spreading, once it has
+            // lasted: patience counts only looks that saw one, so looks from a quiet spell
+            // before a spawn don't make a thief take one of two processes spawned a moment
+            // ago (which split a ping-pong pair over two cores now and then).
+            let backlog = victim.stealer.len() >= 2;
             let (seen, looks) = &mut last_seen[v];
-            if drained == *seen {
+            if drained == *seen && backlog {
                 *looks += 1;
             } else {
                 (*seen, *looks) = (drained, 0);
             }
             let stuck = victim.stuck.load(Relaxed);
-            if *looks < STEAL_PATIENCE && !stuck {
-                continue;
-            }
-            // A lone unstarted process is most likely the partner of the one its scheduler is
-            // running (a spawner's newest children run first): leave it there unless that
-            // scheduler is stuck. A backlog of two or more is worth spreading.
-            if victim.stealer.len() < 2 && !stuck {
+            if (*looks < STEAL_PATIENCE || !backlog) && !stuck {
                 continue;
             }
             loop {
