@@ -146,13 +146,16 @@ pub(crate) enum Pop {
 }
 
 /// An intrusive MPSC queue. See the module docs for the protocol.
+/// `repr(C)` with `tail` first: the process record puts it next to the other fields every
+/// sender writes (`ProcessCore`'s docs).
+#[repr(C)]
 pub(crate) struct Queue {
     /// Producers swap themselves in here. Null means the stub.
     tail: AtomicPtr<Link>,
-    /// Consumer-only. Null means the stub.
-    head: UnsafeCell<*mut Link>,
     /// Parked behind the last node so that node can be unlinked; never handed out.
     stub: Link,
+    /// Consumer-only. Null means the stub.
+    head: UnsafeCell<*mut Link>,
 }
 
 // SAFETY: producers only touch `tail` (atomic) and the `next` field of the node they swapped out
