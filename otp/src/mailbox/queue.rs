@@ -26,12 +26,21 @@
 //!    stub, so the queue can be built before its final address is known.
 //!
 //! The queue itself only ever follows [`Link`]s: a node's link is the first field of its
-//! header, and the stub is a bare link (one word, not a whole header), so a queue is three
-//! words. A link reached from `head` is turned back into its node only once it is known not to
-//! be the stub.
+//! header, and the stub is a bare link (one word, not a whole header), so a queue is two
+//! words and its [`Head`] a third. A link reached from `head` is turned back into its node only
+//! once it is known not to be the stub.
 //! 2. Only one thread at a time calls `pop` (the thread running the owning process, which the
-//!    scheduling state machine makes exclusive).
-//! 3. A node pushed is owned by the queue until popped; `pop` hands ownership back.
+//!    scheduling state machine makes exclusive), always with the same [`Head`].
+//! 3. A node pushed is owned by the queue until popped; `pop` hands ownership back. Whoever
+//!    drops a queue with nodes in it frees them first ([`Queue::drop_all`]).
+//!
+//! # The consumer's end lives apart
+//!
+//! The consumer's `head` is a separate [`Head`], not a field of [`Queue`], so that the process
+//! record can keep it away from `tail`: every pop writes `head`, every push writes `tail`, and
+//! on one cache line the receiver's pops would take the line from the senders on every
+//! message (`ProcessCore`'s layout docs). The price is that a `Queue` cannot free its own
+//! nodes on drop: its owner calls [`Queue::drop_all`] with the head.
 //!
 //! `pop` can observe a producer between its swap and its link ("inconsistent"); it then reports
 //! [`Pop::Busy`]. The producer always notifies the process *after* linking, so a consumer that
@@ -154,23 +163,36 @@ pub(crate) struct Queue {
     tail: AtomicPtr<Link>,
     /// Parked behind the last node so that node can be unlinked; never handed out.
     stub: Link,
-    /// Consumer-only. Null means the stub.
-    head: UnsafeCell<*mut Link>,
 }
 
 // SAFETY: producers only touch `tail` (atomic) and the `next` field of the node they swapped out
-// (atomic). `head` is touched only by the single consumer (invariant 2). Payloads are `Send`
-// (enforced by the typed wrappers that push them).
+// (atomic). The consumer's `Head` is touched only by the single consumer (invariant 2).
+// Payloads are `Send` (enforced by the typed wrappers that push them).
 unsafe impl Send for Queue {}
 // SAFETY: as above; shared access from many producers goes through atomics only.
 unsafe impl Sync for Queue {}
+
+/// The consumer's end of one [`Queue`] (module docs: why it lives apart). Null means the stub.
+pub(crate) struct Head(UnsafeCell<*mut Link>);
+
+// SAFETY: only the single consumer of its queue reads or writes it (invariant 2), and the
+// scheduling state machine hands that role from thread to thread with acquire/release.
+unsafe impl Send for Head {}
+// SAFETY: as above.
+unsafe impl Sync for Head {}
+
+impl Head {
+    /// The head of an empty queue.
+    pub(crate) fn new() -> Head {
+        Head(UnsafeCell::new(ptr::null_mut()))
+    }
+}
 
 impl Queue {
     /// An empty queue.
     pub(crate) fn new() -> Queue {
         Queue {
             tail: AtomicPtr::new(ptr::null_mut()),
-            head: UnsafeCell::new(ptr::null_mut()),
             stub: Link {
                 next: AtomicPtr::new(ptr::null_mut()),
             },
@@ -217,10 +239,11 @@ impl Queue {
     ///
     /// # Safety
     ///
-    /// Only one thread may call `pop` at a time (invariant 2).
-    pub(crate) unsafe fn pop(&self) -> Pop {
+    /// Only one thread may call `pop` at a time, always with this queue's own `head`
+    /// (invariant 2).
+    pub(crate) unsafe fn pop(&self, head: &Head) -> Pop {
         // SAFETY: single consumer (the caller's contract), so `head` is ours.
-        let head = unsafe { &mut *self.head.get() };
+        let head = unsafe { &mut *head.0.get() };
         let stub = self.stub();
         let mut first = self.or_stub(*head);
         // SAFETY: `first` is the stub or a node still owned by the queue.
@@ -272,19 +295,61 @@ unsafe fn node_of(link: *mut Link) -> NonNull<Header> {
     unsafe { NonNull::new_unchecked(link.cast::<Header>()) }
 }
 
-impl Drop for Queue {
-    fn drop(&mut self) {
-        // `&mut self`: no producer or consumer is left.
+impl Queue {
+    /// Frees every node still queued: what dropping a queue must do first (module docs).
+    ///
+    /// # Safety
+    ///
+    /// No producer or other consumer is left (the owner is being dropped), and `head` is this
+    /// queue's own.
+    pub(crate) unsafe fn drop_all(&self, head: &Head) {
         loop {
-            // SAFETY: exclusive access makes us the single consumer.
-            match unsafe { self.pop() } {
+            // SAFETY: the caller's contract makes us the single consumer, with our head.
+            match unsafe { self.pop(head) } {
                 // SAFETY: popped, so we own it.
                 Pop::Node(n) => unsafe { drop_node(n) },
                 Pop::Empty => break,
-                // Unreachable with exclusive access: every push has completed.
+                // Unreachable with no producer left: every push has completed.
                 Pop::Busy => break,
             }
         }
+    }
+}
+
+/// A queue with its head, freeing what is left on drop: how tests (here and in `state`) own one.
+#[cfg(test)]
+pub(crate) struct OwnedQueue {
+    queue: Queue,
+    head: Head,
+}
+
+#[cfg(test)]
+impl OwnedQueue {
+    pub(crate) fn new() -> OwnedQueue {
+        OwnedQueue {
+            queue: Queue::new(),
+            head: Head::new(),
+        }
+    }
+
+    pub(crate) fn push(&self, node: NonNull<Header>) {
+        self.queue.push(node);
+    }
+
+    /// # Safety
+    ///
+    /// As [`Queue::pop`]: one consumer at a time.
+    pub(crate) unsafe fn pop(&self) -> Pop {
+        // SAFETY: the caller's contract; the head is this queue's.
+        unsafe { self.queue.pop(&self.head) }
+    }
+}
+
+#[cfg(test)]
+impl Drop for OwnedQueue {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no producer or consumer is left; our own head.
+        unsafe { self.queue.drop_all(&self.head) };
     }
 }
 
@@ -297,7 +362,7 @@ mod tests {
 
     use super::*;
 
-    fn drain(q: &Queue) -> Vec<u64> {
+    fn drain(q: &OwnedQueue) -> Vec<u64> {
         let mut out = vec![];
         loop {
             // SAFETY: the test thread is the only consumer.
@@ -311,17 +376,17 @@ mod tests {
     }
 
     #[test]
-    fn queue_is_three_words() {
+    fn queue_and_head_are_three_words() {
         // The stub is a bare link, not a whole header: this sits in every process record.
         assert_eq!(
-            std::mem::size_of::<Queue>(),
+            std::mem::size_of::<Queue>() + std::mem::size_of::<Head>(),
             3 * std::mem::size_of::<usize>()
         );
     }
 
     #[test]
     fn fifo_single_producer() {
-        let q = Queue::new();
+        let q = OwnedQueue::new();
         for i in 0..100u64 {
             q.push(Node::alloc(0, i));
         }
@@ -334,7 +399,7 @@ mod tests {
 
     #[test]
     fn per_producer_fifo_under_contention() {
-        let q = Arc::new(Queue::new());
+        let q = Arc::new(OwnedQueue::new());
         let producers: Vec<_> = (0..4u64)
             .map(|p| {
                 let q = q.clone();
@@ -374,7 +439,7 @@ mod tests {
         }
         let drops = Arc::new(AtomicUsize::new(0));
         {
-            let q = Queue::new();
+            let q = OwnedQueue::new();
             for _ in 0..10 {
                 q.push(Node::alloc(1, Counted(drops.clone())));
             }
@@ -393,7 +458,7 @@ mod loom_tests {
     #[test]
     fn loom_queue_two_producers() {
         loom::model(|| {
-            let q = Arc::new(Queue::new());
+            let q = Arc::new(OwnedQueue::new());
             let hs: Vec<_> = (0..2u64)
                 .map(|p| {
                     let q = q.clone();

@@ -35,7 +35,7 @@ use std::{
 use corosensei::{Coroutine, Yielder};
 
 use crate::{
-    mailbox::queue::{self, Header, Node, Pop, Queue},
+    mailbox::queue::{self, Head, Header, Node, Pop, Queue},
     process::{
         exit::ExitReason,
         pid::AnyPid,
@@ -296,11 +296,14 @@ pub(crate) struct Local {
 
 /// The process record. See the module docs.
 ///
-/// `repr(C)`, in this order: every send does a read-modify-write on `state`, `sent` and the
-/// queue's tail, so those three come first and fill one 16-byte-aligned 16 bytes (the `Arc`'s
-/// two counts precede them), which never straddle a cache line: a send from another core
-/// moves one line, not three (measured: `fan_in` across two schedulers, 18% less per message).
-/// The small fields follow in an order that leaves one byte of padding in all.
+/// `repr(C)`, laid out for senders on other cores. Every send does a read-modify-write on
+/// `state`, `sent` and the queue's tail, so those come first and fill one 16-byte-aligned 16
+/// bytes (the `Arc`'s two counts precede them), which never straddle a cache line: a send
+/// moves one line, not three. The fields the process itself writes on every receive (`head`,
+/// `current`, `taken`, its `Local`...) start 64 bytes into the record, so they never share
+/// that line, whatever the allocation's alignment; between the two sit fields written
+/// rarely. (Measured on `fan_in` across two schedulers: see `benches/README.md`.) The record
+/// stays 152 bytes: one byte of padding in all.
 #[repr(C)]
 pub(crate) struct ProcessCore {
     pub(crate) state: SchedState,
@@ -309,11 +312,8 @@ pub(crate) struct ProcessCore {
     /// wrap; the difference is taken with wrapping arithmetic.
     sent: AtomicU32,
     queue: Queue,
-    taken: AtomicU32,
     /// Where the process sits in the process table.
     pub(crate) table_slot: AtomicU32,
-    /// Requested stack size in bytes (stacks are far below 4 GiB).
-    pub(crate) stack_size: u32,
     pub(crate) trap_exit: AtomicBool,
     /// Whether a name is registered for this process (the name itself lives in the registry).
     pub(crate) named: AtomicBool,
@@ -322,6 +322,14 @@ pub(crate) struct ProcessCore {
     /// The `N` of `<0.N.0>`; unique for the OS process's life.
     pub(crate) id: u64,
     pub(crate) meta: &'static ProcessMeta,
+    /// Links and monitors (see `relations`); boxed on first use.
+    pub(crate) relations: RelationsSlot,
+    /// The stack while it has one, as [`StackProbe::to_word`] (zero otherwise): for the canary
+    /// check, the overflow handler and introspection. One word: the top of the stack follows
+    /// from `stack_size` ([`StackProbe::slot_end`]).
+    stack: AtomicUsize,
+    /// The consumer's end of `queue`, written by every receive: kept apart from it (below).
+    head: Head,
     /// Where the process is blocked (`receive`/`sleep` call site), if it is.
     pub(crate) current: AtomicPtr<Location<'static>>,
     /// The scheduler the process last ran on, tagged with [`MOVABLE`] while it holds no stack.
@@ -331,15 +339,12 @@ pub(crate) struct ProcessCore {
     /// thread that owns the process writes it (see the module docs).
     home: AtomicPtr<SchedulerShared>,
     pub(crate) reductions: AtomicU64,
-    /// The stack while it has one, as [`StackProbe::to_word`] (zero otherwise): for the canary
-    /// check, the overflow handler and introspection. One word: the top of the stack follows
-    /// from `stack_size` ([`StackProbe::slot_end`]).
-    stack: AtomicUsize,
     /// The function or coroutine: touched only by the scheduler that owns the process.
     body: UnsafeCell<Body>,
     local: UnsafeCell<Local>,
-    /// Links and monitors (see `relations`); boxed on first use.
-    pub(crate) relations: RelationsSlot,
+    taken: AtomicU32,
+    /// Requested stack size in bytes (stacks are far below 4 GiB).
+    pub(crate) stack_size: u32,
 }
 
 // SAFETY: the shared fields are atomics, `Sync` containers or immutable. `Local` is only touched
@@ -364,6 +369,9 @@ pub(crate) enum Placement<'a> {
 
 impl Drop for ProcessCore {
     fn drop(&mut self) {
+        // Messages sent after the exit's `discard_mailbox` (or to a process that never ran).
+        // SAFETY: `&mut self`: no sender or receiver is left; the record's own head.
+        unsafe { self.queue.drop_all(&self.head) };
         let home = self.home.get_mut().map_addr(|a| a & !MOVABLE);
         if !home.is_null() {
             // SAFETY: set by `set_home` from `Arc::into_raw`; this is the count it owns.
@@ -383,6 +391,7 @@ impl ProcessCore {
             id,
             state: SchedState::new_queued(),
             queue: Queue::new(),
+            head: Head::new(),
             sent: AtomicU32::new(0),
             taken: AtomicU32::new(0),
             meta,
@@ -506,7 +515,7 @@ impl ProcessCore {
     pub(crate) fn next_incoming(&self) -> Incoming {
         // SAFETY: only the owning thread takes from the queue (caller's contract), so we are the
         // single consumer.
-        let node = match unsafe { self.queue.pop() } {
+        let node = match unsafe { self.queue.pop(&self.head) } {
             Pop::Node(n) => n,
             Pop::Empty | Pop::Busy => return Incoming::Empty,
         };
@@ -649,7 +658,7 @@ impl ProcessCore {
         }
         loop {
             // SAFETY: single consumer (owner thread).
-            match unsafe { self.queue.pop() } {
+            match unsafe { self.queue.pop(&self.head) } {
                 // SAFETY: popped, so owned.
                 Pop::Node(n) => unsafe { queue::drop_node(n) },
                 Pop::Empty => break,

@@ -115,11 +115,11 @@ mod loom_tests {
     use loom::{sync::Arc, thread};
 
     use super::*;
-    use crate::mailbox::queue::{Node, Pop, Queue};
+    use crate::mailbox::queue::{Node, OwnedQueue, Pop};
 
     struct Proc {
         state: SchedState,
-        queue: Queue,
+        queue: OwnedQueue,
         enqueued: loom::sync::atomic::AtomicUsize,
     }
 
@@ -130,7 +130,7 @@ mod loom_tests {
         loom::model(|| {
             let p = Arc::new(Proc {
                 state: SchedState::new_queued(),
-                queue: Queue::new(),
+                queue: OwnedQueue::new(),
                 enqueued: loom::sync::atomic::AtomicUsize::new(0),
             });
             assert!(p.state.start_running());
@@ -190,7 +190,7 @@ mod loom_tests {
         loom::model(|| {
             let p = Arc::new(Proc {
                 state: SchedState::new_queued(),
-                queue: Queue::new(),
+                queue: OwnedQueue::new(),
                 enqueued: loom::sync::atomic::AtomicUsize::new(0),
             });
             assert!(p.state.start_running());
