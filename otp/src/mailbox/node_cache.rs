@@ -39,7 +39,10 @@ use std::{
     alloc::{self, Layout},
     cell::Cell,
     ptr::{self, NonNull},
-    sync::{Mutex, PoisonError},
+    sync::{
+        atomic::{AtomicUsize, Ordering::Relaxed},
+        Mutex, PoisonError,
+    },
 };
 
 /// Free blocks per magazine. A thread keeps up to two magazines per class.
@@ -113,8 +116,10 @@ thread_local! {
     };
 }
 
-/// Full magazines in transit between threads, per class.
-struct Depot([Mutex<Vec<Magazine>>; CLASSES]);
+/// Full magazines in transit between threads, per class, and how many each class has (read
+/// without the lock: a thread that only allocates finds the depot empty on every refill, and
+/// should not take a lock to learn it).
+struct Depot([Mutex<Vec<Magazine>>; CLASSES], [AtomicUsize; CLASSES]);
 
 // SAFETY: the magazines in the depot are owned by it alone (module invariants); their blocks
 // are plain memory from the global allocator, which any thread may use or free.
@@ -124,15 +129,23 @@ static DEPOT: Depot = Depot::new();
 
 impl Depot {
     const fn new() -> Depot {
-        Depot([const { Mutex::new(Vec::new()) }; CLASSES])
+        Depot(
+            [const { Mutex::new(Vec::new()) }; CLASSES],
+            [const { AtomicUsize::new(0) }; CLASSES],
+        )
     }
 
     /// A full magazine, if the depot has one.
     fn take(&self, class: usize) -> Option<Magazine> {
-        self.0[class]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+        // A stale zero only sends this allocation to the allocator; a stale non-zero costs a
+        // lock that finds nothing.
+        if self.1[class].load(Relaxed) == 0 {
+            return None;
+        }
+        let mut kept = self.0[class].lock().unwrap_or_else(PoisonError::into_inner);
+        let magazine = kept.pop();
+        self.1[class].store(kept.len(), Relaxed);
+        magazine
     }
 
     /// Keeps a full magazine, or frees it if the depot is at its bound.
@@ -144,6 +157,7 @@ impl Depot {
         let mut kept = self.0[class].lock().unwrap_or_else(PoisonError::into_inner);
         if kept.len() < DEPOT_BATCHES {
             kept.push(magazine);
+            self.1[class].store(kept.len(), Relaxed);
             return;
         }
         drop(kept);
