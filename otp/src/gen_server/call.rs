@@ -52,6 +52,14 @@ impl<R> From<R> {
         From { promise }
     }
 
+    /// The server's own copy of a call's `From`, made from the one in the request, which the
+    /// driver owns outright (cheaper than [`Clone`]: no locked increment).
+    pub(crate) fn split(&mut self) -> From<R> {
+        From {
+            promise: self.promise.split(),
+        }
+    }
+
     /// Answers the call (`GenServer.reply/2`). Returns false if it was already answered (by
     /// another copy, or by the server's `Reply`); the value is then dropped. A caller that has
     /// timed out never sees it either.

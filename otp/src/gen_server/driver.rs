@@ -191,8 +191,8 @@ impl<G: GenServer> Driver<G> {
             cancel_timer(&timer);
         }
         match message {
-            Message::User(Envelope::Call(request, from)) => {
-                let keep = from.clone();
+            Message::User(Envelope::Call(request, mut from)) => {
+                let keep = from.split();
                 match guarded(|| self.server.handle_call(request, from)) {
                     Ok(CallResult::Reply(reply, next)) => {
                         keep.reply(reply);

@@ -83,8 +83,10 @@ impl<T> Drop for Slot<T> {
 /// party that reads 1 is the only one left, and nobody can change the count under it.
 ///
 /// That makes the common cases plain loads and stores instead of locked read-modify-writes
-/// (about 20 cycles each): a server's copy of a fresh `From` (the count is 1, the server's),
-/// the last holder's drop, and the second owner's release after the first is gone. Arc's
+/// (about 20 cycles each): a server's copy of a fresh `From` (the count is 1, the server's,
+/// and the server holds that `From` by value: [`SoleCount::add_exclusive`]), the last
+/// holder's drop, and the second owner's release after the first is gone (drops own their
+/// reference exclusively). Arc's
 /// `get_mut` rests on the same fact. The acquire load of 1 synchronises with the release
 /// decrement of the party that left, so what it did to the slot happens before what the
 /// remaining one does. Model-checked below (`loom_sole_count`).
@@ -95,10 +97,18 @@ impl SoleCount {
         SoleCount(AtomicUsize::new(n))
     }
 
-    /// One more reference, made by a party that holds one.
+    /// One more reference, made by a party that holds one and may share it with other threads
+    /// (a `&Promise` can be shared): always a locked increment.
     pub(crate) fn add(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+
+    /// One more reference, made by a party that holds one **exclusively** (no other thread can
+    /// use the same reference meanwhile, as `&mut` guarantees): if the count is 1, that party
+    /// is the only one, and nobody can add or release under it, so a plain store will do.
+    /// (Through a shared reference two threads could both read 1 and both store 2.)
+    pub(crate) fn add_exclusive(&self) {
         if self.0.load(Acquire) == 1 {
-            // We hold the only reference: nobody else can add or release now.
             self.0.store(2, Relaxed);
         } else {
             self.0.fetch_add(1, Relaxed);
@@ -198,6 +208,15 @@ impl<T> Promise<T> {
     /// Whether the promise has been kept or broken.
     pub(crate) fn is_done(&self) -> bool {
         self.slot().state.load(Acquire) != EMPTY
+    }
+}
+
+impl<T> Promise<T> {
+    /// A second handle, made from one the caller holds exclusively (`&mut`): the cheap
+    /// [`SoleCount::add_exclusive`], for the server's own copy of each call's `From`.
+    pub(crate) fn split(&mut self) -> Promise<T> {
+        self.slot().holders.add_exclusive();
+        Promise(self.0)
     }
 }
 
@@ -361,7 +380,7 @@ mod loom_tests {
     fn loom_sole_count_clone_and_release() {
         loom::model(|| {
             let count = Arc::new(SoleCount::new(1));
-            count.add();
+            count.add_exclusive();
             let lasts = Arc::new(AtomicUsize::new(0));
             let other = {
                 let (count, lasts) = (count.clone(), lasts.clone());
@@ -379,6 +398,36 @@ mod loom_tests {
                 lasts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             other.join().unwrap();
+            assert_eq!(lasts.load(std::sync::atomic::Ordering::Relaxed), 1);
+        });
+    }
+
+    /// Two threads clone through one shared handle (a `&From` shared across threads), then
+    /// each drops its clone, and the shared handle is dropped last: exactly one last. (A plain
+    /// store in `add` would let both read 1 and both store 2, and the count would reach its
+    /// last with a handle still alive.)
+    #[test]
+    fn loom_sole_count_shared_handle_clones() {
+        loom::model(|| {
+            let count = Arc::new(SoleCount::new(1));
+            let lasts = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let (count, lasts) = (count.clone(), lasts.clone());
+                    thread::spawn(move || {
+                        count.add();
+                        if count.release() {
+                            lasts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+            if count.release() {
+                lasts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             assert_eq!(lasts.load(std::sync::atomic::Ordering::Relaxed), 1);
         });
     }
