@@ -59,27 +59,7 @@ fn recv_timeout_returns_timed_out() {
 #[test]
 fn timeouts_are_validated_and_copied_by_try_clone() {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (r, w) = (Duration::from_millis(30), Duration::from_secs(2));
-    s.set_read_timeout(Some(r)).unwrap();
-    s.set_write_timeout(Some(w)).unwrap();
-    for e in [
-        s.set_read_timeout(Some(Duration::ZERO)).unwrap_err(),
-        s.set_write_timeout(Some(Duration::ZERO)).unwrap_err(),
-    ] {
-        assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        assert_eq!(e.to_string(), "cannot set a 0 duration timeout");
-    }
-    assert_eq!(s.read_timeout().unwrap(), Some(r));
-    assert_eq!(s.write_timeout().unwrap(), Some(w));
-    let clone = s.try_clone().unwrap();
-    assert_eq!(clone.read_timeout().unwrap(), Some(r));
-    assert_eq!(clone.write_timeout().unwrap(), Some(w));
-    clone.set_read_timeout(None).unwrap();
-    assert_eq!(clone.read_timeout().unwrap(), None);
-    assert_eq!(s.read_timeout().unwrap(), Some(r));
-    s.set_write_timeout(None).unwrap();
-    assert_eq!(s.write_timeout().unwrap(), None);
-    assert_eq!(clone.write_timeout().unwrap(), Some(w));
+    assert_timeouts_validated_and_copied_by_try_clone!(s);
 }
 
 #[test]

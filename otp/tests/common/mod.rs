@@ -133,3 +133,39 @@ pub fn down_of<M: Send + 'static>(mb: &mut Mailbox<M>, reference: otp::Ref) -> E
         _ => panic!("no DOWN within {PROMPTLY:?}"),
     }
 }
+
+/// The socket timeout rules every `otp::io` socket type shares (they mirror std's): a zero
+/// timeout is refused with std's error, the setters and getters agree, and `try_clone` copies
+/// the timeouts, after which the two handles' timeouts are independent.
+#[macro_export]
+macro_rules! assert_timeouts_validated_and_copied_by_try_clone {
+    ($s:expr) => {{
+        let s = &$s;
+        let (r, w) = (
+            std::time::Duration::from_millis(30),
+            std::time::Duration::from_secs(2),
+        );
+        s.set_read_timeout(Some(r)).unwrap();
+        s.set_write_timeout(Some(w)).unwrap();
+        for e in [
+            s.set_read_timeout(Some(std::time::Duration::ZERO))
+                .unwrap_err(),
+            s.set_write_timeout(Some(std::time::Duration::ZERO))
+                .unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+            assert_eq!(e.to_string(), "cannot set a 0 duration timeout");
+        }
+        assert_eq!(s.read_timeout().unwrap(), Some(r));
+        assert_eq!(s.write_timeout().unwrap(), Some(w));
+        let clone = s.try_clone().unwrap();
+        assert_eq!(clone.read_timeout().unwrap(), Some(r));
+        assert_eq!(clone.write_timeout().unwrap(), Some(w));
+        clone.set_read_timeout(None).unwrap();
+        assert_eq!(clone.read_timeout().unwrap(), None);
+        assert_eq!(s.read_timeout().unwrap(), Some(r));
+        s.set_write_timeout(None).unwrap();
+        assert_eq!(s.write_timeout().unwrap(), None);
+        assert_eq!(clone.write_timeout().unwrap(), Some(w));
+    }};
+}
