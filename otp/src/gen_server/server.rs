@@ -188,12 +188,23 @@ impl<G: GenServer> Server<G> {
         timeout: Timeout,
         at: &'static Location<'static>,
     ) -> Result<G::Reply, CallError> {
+        // The deadline is taken before the request goes out, so `wait` need not read the clock
+        // before its first sleep.
+        let deadline = deadline_of(timeout);
+        let waiter = self.request(request, "GenServer::call")?;
+        answer(waiter.wait(deadline, at))
+    }
+
+    /// Sends `request` with a fresh reply slot and returns the slot's waiting half: the first
+    /// half of both `call` and `send_request`. [`CallError::NoProc`] if there is no such server
+    /// (now, or by the time the request lands), [`CallError::CallingSelf`] from the server.
+    #[track_caller]
+    fn request(&self, request: G::Call, what: &str) -> Result<reply::Waiter<G::Reply>, CallError> {
         let pid = self.resolve().ok_or(CallError::NoProc)?;
         if std::ptr::eq(context::current_raw(), Arc::as_ptr(pid.as_any().core())) {
             return Err(CallError::CallingSelf);
         }
-        let deadline = deadline_of(timeout);
-        let (promise, waiter) = reply::slot("GenServer::call");
+        let (promise, waiter) = reply::slot(what);
         if !pid
             .as_any()
             .core()
@@ -201,7 +212,7 @@ impl<G: GenServer> Server<G> {
         {
             return Err(CallError::NoProc);
         }
-        answer(waiter.wait(deadline, at))
+        Ok(waiter)
     }
 
     /// Sends a call without waiting for its reply (`:gen_server.send_request/2`); take the reply
@@ -245,20 +256,8 @@ impl<G: GenServer> Server<G> {
     /// Outside a process.
     #[track_caller]
     pub fn send_request(&self, request: G::Call) -> Result<RequestId<G>, CallError> {
-        let pid = self.resolve().ok_or(CallError::NoProc)?;
-        if std::ptr::eq(context::current_raw(), Arc::as_ptr(pid.as_any().core())) {
-            return Err(CallError::CallingSelf);
-        }
-        let (promise, waiter) = reply::slot("GenServer::send_request");
-        if !pid
-            .as_any()
-            .core()
-            .send_user(Envelope::<G>::Call(request, From::new(promise)))
-        {
-            return Err(CallError::NoProc);
-        }
         Ok(RequestId {
-            waiter,
+            waiter: self.request(request, "GenServer::send_request")?,
             _owner: PhantomData,
         })
     }
