@@ -4,7 +4,6 @@ use std::{
     fmt,
     marker::PhantomData,
     panic::Location,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -14,6 +13,7 @@ use super::{
     name::Name,
     GenServer, DEFAULT_CALL_TIMEOUT,
 };
+use crate::process::core_ref::CoreRef;
 use crate::{
     process::{self, reply, AnyPid, ExitReason, NotRegistered, Pid},
     runtime::{budget, context, timer},
@@ -201,7 +201,7 @@ impl<G: GenServer> Server<G> {
     #[track_caller]
     fn request(&self, request: G::Call, what: &str) -> Result<reply::Waiter<G::Reply>, CallError> {
         let pid = self.resolve().ok_or(CallError::NoProc)?;
-        if std::ptr::eq(context::current_raw(), Arc::as_ptr(pid.as_any().core())) {
+        if std::ptr::eq(context::current_raw(), CoreRef::as_ptr(pid.as_any().core())) {
             return Err(CallError::CallingSelf);
         }
         let (promise, waiter) = reply::slot(what);
@@ -400,7 +400,7 @@ impl<G: GenServer> Server<G> {
         let at = Location::caller();
         let pid = self.resolve().ok_or(CallError::NoProc)?;
         let me = context::expect_process("GenServer::stop");
-        if Arc::ptr_eq(&me, pid.as_any().core()) {
+        if CoreRef::ptr_eq(&me, pid.as_any().core()) {
             return Err(CallError::CallingSelf);
         }
         let deadline = match timeout.into() {

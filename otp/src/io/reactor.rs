@@ -40,7 +40,8 @@ use std::{
 
 use mio::{unix::SourceFd, Events, Interest, Poll, Registry, Token, Waker};
 
-use crate::{io::registration::Registration, process::core::ProcessCore};
+use crate::io::registration::Registration;
+use crate::process::core_ref::CoreRef;
 
 /// The waker's token: never a table slot (the table never holds 2^32 entries).
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -170,7 +171,7 @@ pub(crate) struct Reactor {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     /// Processes to wake after the table lock is released (kept for its capacity).
-    woken: RefCell<Vec<Arc<ProcessCore>>>,
+    woken: RefCell<Vec<CoreRef>>,
     pub(crate) shared: Arc<ReactorShared>,
 }
 

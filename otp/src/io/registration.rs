@@ -62,11 +62,11 @@ use std::{
 
 use mio::Token;
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     io::reactor::ReactorShared,
     loom::{AtomicUsize, Mutex, MutexGuard},
     mailbox,
-    process::core::ProcessCore,
     runtime::{budget, context},
 };
 
@@ -98,9 +98,9 @@ pub(crate) trait Waiter: Clone {
     fn same(&self, other: &Self) -> bool;
 }
 
-impl Waiter for Arc<ProcessCore> {
+impl Waiter for CoreRef {
     fn same(&self, other: &Self) -> bool {
-        Arc::ptr_eq(self, other)
+        CoreRef::ptr_eq(self, other)
     }
 }
 
@@ -224,7 +224,7 @@ struct Attached {
 
 /// See the module docs.
 pub(crate) struct Registration {
-    readiness: Readiness<Arc<ProcessCore>>,
+    readiness: Readiness<CoreRef>,
     attached: OnceLock<Attached>,
     /// Serialises the first registration with epoll (a reader and a writer may both try).
     attaching: std::sync::Mutex<()>,
@@ -240,12 +240,7 @@ impl Registration {
     }
 
     /// Reactor side: see [`Readiness::set_ready`].
-    pub(crate) fn set_ready(
-        &self,
-        readable: bool,
-        writable: bool,
-        woken: &mut Vec<Arc<ProcessCore>>,
-    ) {
+    pub(crate) fn set_ready(&self, readable: bool, writable: bool, woken: &mut Vec<CoreRef>) {
         self.readiness.set_ready(readable, writable, woken);
     }
 
@@ -337,7 +332,7 @@ impl<S: AsRawFd> Source<S> {
         };
         loop {
             let seen = readiness.snapshot();
-            if Readiness::<Arc<ProcessCore>>::is_ready(seen, dir) {
+            if Readiness::<CoreRef>::is_ready(seen, dir) {
                 match op(&self.io) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         // Registered before the bit is cleared: an edge after the syscall is
@@ -384,9 +379,9 @@ impl<S: AsRawFd + AsFd + From<OwnedFd>> Source<S> {
 /// Takes the process off the waiter list when an operation ends without the reactor having
 /// done so (success after a spurious wake-up, timeout, unwind).
 struct Unpark<'a> {
-    readiness: &'a Readiness<Arc<ProcessCore>>,
+    readiness: &'a Readiness<CoreRef>,
     dir: Direction,
-    core: &'a Arc<ProcessCore>,
+    core: &'a CoreRef,
     parked: bool,
 }
 

@@ -21,12 +21,12 @@ use std::{
     mem::ManuallyDrop,
     panic::Location,
     ptr::NonNull,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use self::queue::{Header, Node};
 pub use self::term::Term;
+use crate::process::core_ref::CoreRef;
 use crate::{
     process::{
         core::{
@@ -138,7 +138,7 @@ pub enum MessageRef<'a, M> {
 pub struct Mailbox<M> {
     /// The process. Counted unless `counted` is false (a behaviour's activation, see
     /// [`Mailbox::attach_uncounted`]).
-    core: ManuallyDrop<Arc<ProcessCore>>,
+    core: ManuallyDrop<CoreRef>,
     counted: bool,
     _not_send: PhantomData<NotSend<M>>,
 }
@@ -187,16 +187,16 @@ impl<M: Send + 'static> Mailbox<M> {
             "`Mailbox::attach` must be called from inside an otp process (see otp::run)"
         );
         Mailbox {
-            // SAFETY: `core` is the running process's record, from `Arc::as_ptr`; the process
+            // SAFETY: `core` is the running process's record, from `CoreRef::as_ptr`; the process
             // table keeps it alive while the process runs, which covers the caller's
             // activation. `ManuallyDrop` and `counted: false` keep the count untouched.
-            core: ManuallyDrop::new(unsafe { Arc::from_raw(core) }),
+            core: ManuallyDrop::new(unsafe { CoreRef::from_raw(core) }),
             counted: false,
             _not_send: PhantomData,
         }
     }
 
-    pub(crate) fn core(&self) -> &Arc<ProcessCore> {
+    pub(crate) fn core(&self) -> &CoreRef {
         &self.core
     }
 
@@ -209,7 +209,7 @@ impl<M: Send + 'static> Mailbox<M> {
 
     /// This process's own pid, typed (Elixir's `self()`).
     pub fn pid(&self) -> Pid<M> {
-        Pid::from_core(Arc::clone(&self.core))
+        Pid::from_core(CoreRef::clone(&self.core))
     }
 
     /// How many messages are waiting.
@@ -450,7 +450,7 @@ unsafe fn take<M>(node: NonNull<Header>) -> Message<M> {
 /// Waits until the `DOWN` of the monitor `reference` arrives (and takes it out of the mailbox),
 /// or `deadline` passes (`None`). Whatever the process's message type; other messages stay.
 pub(crate) fn await_down(
-    core: &Arc<ProcessCore>,
+    core: &CoreRef,
     reference: Ref,
     deadline: Option<Instant>,
     at: &'static Location<'static>,
@@ -474,11 +474,7 @@ pub(crate) fn await_down(
 
 /// Parks the process until something arrives or `deadline` passes. On return the caller
 /// re-examines the mailbox.
-pub(crate) fn wait(
-    core: &Arc<ProcessCore>,
-    deadline: Option<Instant>,
-    at: &'static Location<'static>,
-) {
+pub(crate) fn wait(core: &CoreRef, deadline: Option<Instant>, at: &'static Location<'static>) {
     if std::thread::panicking() {
         // Never switch away while this thread unwinds (another process's panic on the same
         // thread would then abort the node): runtime calls in destructors during an exit don't

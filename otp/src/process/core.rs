@@ -1,6 +1,6 @@
 //! The process record: everything the runtime knows about one process.
 //!
-//! A record is shared (`Arc<ProcessCore>`) by every [`Pid`](crate::Pid) of the process, the run
+//! A record is shared (`CoreRef`) by every [`Pid`](crate::Pid) of the process, the run
 //! queue it sits in, the process table and the timers that target it. Its fields fall in two
 //! groups:
 //!
@@ -34,6 +34,7 @@ use std::{
 
 use corosensei::{Coroutine, Yielder};
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     mailbox::queue::{self, Head, Header, Node, Pop, Queue},
     process::{
@@ -297,9 +298,9 @@ pub(crate) struct Local {
 /// The process record. See the module docs.
 ///
 /// `repr(C)`, laid out for senders on other cores. Every send does a read-modify-write on
-/// `state`, `sent` and the queue's tail, so those come first and fill one 16-byte-aligned 16
-/// bytes (the `Arc`'s two counts precede them), which never straddle a cache line: a send
-/// moves one line, not three. The fields the process itself writes on every receive (`head`,
+/// `state`, `sent` and the queue's tail, so those come first and fill the first 16 bytes of
+/// the record's 16-aligned block (`CoreRef` keeps its count after the record), which never
+/// straddle a cache line: a send moves one line, not three. The fields the process itself writes on every receive (`head`,
 /// `current`, `taken`, its `Local`...) start 64 bytes into the record, so they never share
 /// that line, whatever the allocation's alignment; between the two sit fields written
 /// rarely. (Measured on `fan_in` across two schedulers: see `benches/README.md`.) The record
@@ -438,24 +439,27 @@ impl ProcessCore {
         // SAFETY: exclusivity is the caller's contract.
         unsafe { &mut *self.body.get() }
     }
+}
 
+/// Sending: these need the counted reference (a woken process is queued through it).
+impl CoreRef {
     // ===== sending =====
 
     /// Enqueues a user message. Callable from any thread. Returns false if the process had
     /// already exited (then nobody will ever read the message; it is dropped with the record).
     /// True means the process either reads it or drops it when it exits, with its exit reason
     /// known to destructors (`dying`).
-    pub(crate) fn send_user<M: Send + 'static>(self: &Arc<Self>, msg: M) -> bool {
+    pub(crate) fn send_user<M: Send + 'static>(&self, msg: M) -> bool {
         debug_assert_eq!((self.meta.type_id)(), TypeId::of::<M>());
         self.push(Node::alloc(TAG_USER, msg))
     }
 
     /// Enqueues a signal. Callable from any thread.
-    pub(crate) fn send_signal(self: &Arc<Self>, signal: Signal) {
+    pub(crate) fn send_signal(&self, signal: Signal) {
         self.push(Node::alloc(TAG_SIGNAL, signal));
     }
 
-    fn push(self: &Arc<Self>, node: NonNull<Header>) -> bool {
+    fn push(&self, node: NonNull<Header>) -> bool {
         self.sent.fetch_add(1, Relaxed);
         self.queue.push(node);
         self.wake()
@@ -465,7 +469,7 @@ impl ProcessCore {
     /// Whatever the waker published before this call (a message, a reply) is seen by the
     /// process when it next runs (the scheduling protocol in `state`). Callable from any thread.
     /// Returns false if the process had exited.
-    pub(crate) fn wake(self: &Arc<Self>) -> bool {
+    pub(crate) fn wake(&self) -> bool {
         match self.state.notify() {
             Notify::Enqueue => {
                 // SAFETY: `Enqueue` means the process was parked, so it has not exited and the
@@ -477,7 +481,9 @@ impl ProcessCore {
             Notify::Exited => false,
         }
     }
+}
 
+impl ProcessCore {
     /// Messages waiting (shared queue + private queue). A snapshot.
     pub(crate) fn message_queue_len(&self) -> usize {
         self.sent

@@ -17,6 +17,7 @@
 //! | `Process.sleep(ms)` | [`sleep`] |
 
 pub(crate) mod core;
+pub(crate) mod core_ref;
 pub(crate) mod dying;
 pub(crate) mod exit;
 mod info;
@@ -127,7 +128,7 @@ pub fn exit(pid: impl AsRef<AnyPid>, reason: ExitReason) {
         reason,
         linked: false,
     });
-    if std::sync::Arc::ptr_eq(target, &me) {
+    if core_ref::CoreRef::ptr_eq(target, &me) {
         // A signal to oneself takes effect at once, as on the BEAM.
         me.safepoint();
     }

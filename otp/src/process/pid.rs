@@ -5,9 +5,9 @@
 //! its own, dead, process. The number in `<0.N.0>` is unique for the life of the runtime's OS
 //! process.
 
-use std::{cmp::Ordering, fmt, hash, marker::PhantomData, sync::Arc};
+use std::{cmp::Ordering, fmt, hash, marker::PhantomData};
 
-use crate::process::core::ProcessCore;
+use crate::process::core_ref::CoreRef;
 
 /// The identifier of a process whose mailbox takes messages of type `M`.
 ///
@@ -35,7 +35,7 @@ use crate::process::core::ProcessCore;
 /// ```
 #[repr(transparent)]
 pub struct Pid<M> {
-    core: Arc<ProcessCore>,
+    core: CoreRef,
     _message: PhantomData<fn(M)>,
 }
 
@@ -45,7 +45,7 @@ pub struct Pid<M> {
 #[repr(transparent)]
 #[derive(Clone)]
 pub struct AnyPid {
-    core: Arc<ProcessCore>,
+    core: CoreRef,
 }
 
 impl<M: Send + 'static> Pid<M> {
@@ -59,7 +59,7 @@ impl<M: Send + 'static> Pid<M> {
 }
 
 impl<M> Pid<M> {
-    pub(crate) fn from_core(core: Arc<ProcessCore>) -> Pid<M> {
+    pub(crate) fn from_core(core: CoreRef) -> Pid<M> {
         Pid {
             core,
             _message: PhantomData,
@@ -68,7 +68,7 @@ impl<M> Pid<M> {
 
     /// The untyped identifier of this process.
     pub fn as_any(&self) -> &AnyPid {
-        // SAFETY: `Pid<M>` and `AnyPid` are both `#[repr(transparent)]` over `Arc<ProcessCore>`
+        // SAFETY: `Pid<M>` and `AnyPid` are both `#[repr(transparent)]` over `CoreRef`
         // (`PhantomData` is zero-sized), so they have the same layout and the reference cast is
         // valid for the same lifetime.
         unsafe { &*std::ptr::from_ref(self).cast::<AnyPid>() }
@@ -86,11 +86,11 @@ impl<M> Pid<M> {
 }
 
 impl AnyPid {
-    pub(crate) fn from_core(core: Arc<ProcessCore>) -> AnyPid {
+    pub(crate) fn from_core(core: CoreRef) -> AnyPid {
         AnyPid { core }
     }
 
-    pub(crate) fn core(&self) -> &Arc<ProcessCore> {
+    pub(crate) fn core(&self) -> &CoreRef {
         &self.core
     }
 

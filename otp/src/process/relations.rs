@@ -29,10 +29,11 @@ use std::{
             AtomicPtr,
             Ordering::{AcqRel, Acquire},
         },
-        Arc, Mutex, MutexGuard, PoisonError,
+        Mutex, MutexGuard, PoisonError,
     },
 };
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     process::{
         core::{ProcessCore, Signal},
@@ -177,10 +178,12 @@ impl ProcessCore {
             ),
         }
     }
+}
 
+impl CoreRef {
     /// Tells every link and monitor holder that this process exited with `reason`. Called once,
     /// by the exit path, after `exiting` is set.
-    pub(crate) fn notify_exit(self: &Arc<Self>, reason: &ExitReason) {
+    pub(crate) fn notify_exit(&self, reason: &ExitReason) {
         let Some(relations) = self.relations.close().map(|mut r| std::mem::take(&mut *r)) else {
             return;
         };
@@ -209,14 +212,14 @@ impl ProcessCore {
 }
 
 /// Links two processes that cannot be exiting yet (a spawn in progress).
-pub(crate) fn link_new(parent: &Arc<ProcessCore>, child: &Arc<ProcessCore>) {
+pub(crate) fn link_new(parent: &CoreRef, child: &CoreRef) {
     let added = parent.with_relations(|r| r.links.push(AnyPid::from_core(child.clone())));
     debug_assert!(added.is_some(), "the spawning process is running");
     child.with_relations(|r| r.links.push(AnyPid::from_core(parent.clone())));
 }
 
 /// Makes `watcher` monitor a process that cannot be exiting yet (a spawn in progress).
-pub(crate) fn monitor_new(watcher: &Arc<ProcessCore>, target: &Arc<ProcessCore>) -> Ref {
+pub(crate) fn monitor_new(watcher: &CoreRef, target: &CoreRef) -> Ref {
     let reference = make_ref();
     watcher.with_relations(|r| {
         r.monitors
@@ -274,7 +277,7 @@ pub fn link(pid: impl AsRef<AnyPid>) -> Result<(), NoProc> {
     let me = context::expect_process("otp::process::link");
     let target = pid.as_ref();
     budget::consume(1);
-    if Arc::ptr_eq(&me, target.core()) {
+    if CoreRef::ptr_eq(&me, target.core()) {
         return Ok(());
     }
     let me_pid = AnyPid::from_core(me.clone());
@@ -356,7 +359,7 @@ pub fn monitor(pid: impl AsRef<AnyPid>) -> Ref {
     let target = pid.as_ref();
     budget::consume(1);
     let reference = make_ref();
-    if Arc::ptr_eq(&me, target.core()) {
+    if CoreRef::ptr_eq(&me, target.core()) {
         return reference;
     }
     me.with_relations(|r| r.monitors.push((reference, target.clone())));
@@ -440,7 +443,7 @@ pub fn demonitor_flush(reference: Ref) -> bool {
 
 /// Puts a signal straight into the calling process's own mailbox, as a message, after
 /// everything that has already arrived.
-fn deliver_now(me: &Arc<ProcessCore>, signal: Signal) {
+fn deliver_now(me: &CoreRef, signal: Signal) {
     me.drain();
     me.push_system_message(signal);
 }

@@ -24,20 +24,18 @@ use std::{
     mem::MaybeUninit,
     panic::Location,
     ptr::{self, NonNull},
-    sync::{
-        atomic::{
-            AtomicU8,
-            Ordering::{Acquire, Relaxed, Release},
-        },
-        Arc,
+    sync::atomic::{
+        AtomicU8,
+        Ordering::{Acquire, Relaxed, Release},
     },
     time::Instant,
 };
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     loom::{fence, AtomicUsize},
     mailbox::{self, node_cache},
-    process::{core::ProcessCore, dying, exit::ExitReason},
+    process::{dying, exit::ExitReason},
     runtime::{budget, context},
 };
 
@@ -60,14 +58,14 @@ pub(crate) struct Slot<T> {
     /// for all of them, given up by the last). Whoever takes it to zero frees the slot.
     owners: SoleCount,
     value: UnsafeCell<MaybeUninit<Result<T, Broken>>>,
-    waiter: Arc<ProcessCore>,
+    waiter: CoreRef,
 }
 
 // SAFETY: the value is written by one thread (the holder that wins `EMPTY -> WRITING`, once)
 // and read by one thread (the waiter, after an acquire load sees FULL); `T: Send` is what moving
 // it across threads needs. No `&T` is ever shared.
 unsafe impl<T: Send> Send for Slot<T> {}
-// SAFETY: as above; the shared parts are atomics and an `Arc<ProcessCore>` (Sync).
+// SAFETY: as above; the shared parts are atomics and an `CoreRef` (Sync).
 unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T> Drop for Slot<T> {
@@ -201,7 +199,7 @@ impl<T> Promise<T> {
     }
 
     /// The process that waits on this promise.
-    pub(crate) fn waiter(&self) -> &Arc<ProcessCore> {
+    pub(crate) fn waiter(&self) -> &CoreRef {
         &self.slot().waiter
     }
 
@@ -314,7 +312,7 @@ impl<T> Waiter<T> {
         at: &'static Location<'static>,
     ) -> Option<Result<T, Broken>> {
         let core = &self.slot().waiter;
-        debug_assert!(std::ptr::eq(context::current_raw(), Arc::as_ptr(core)));
+        debug_assert!(std::ptr::eq(context::current_raw(), CoreRef::as_ptr(core)));
         budget::consume(1);
         // The deadline was set just before the request went out: the clock need not be read
         // before the first wait.

@@ -4,8 +4,7 @@
 //! first runs (on whichever scheduler gets to it first, which is how new work spreads over the
 //! cores). From its first run on, it stays on that scheduler.
 
-use std::sync::Arc;
-
+use crate::process::core_ref::CoreRef;
 use crate::{
     mailbox::Mailbox,
     process::{
@@ -55,13 +54,13 @@ where
 
 /// Builds a process record whose body runs `body` with a fresh mailbox.
 /// `F` is the user's function type, named by `process::info`'s `initial_call`.
-pub(crate) fn new_core<M, F, B>(id: u64, stack_size: usize, body: B) -> Arc<ProcessCore>
+pub(crate) fn new_core<M, F, B>(id: u64, stack_size: usize, body: B) -> CoreRef
 where
     M: Send + 'static,
     F: ?Sized,
     B: FnOnce(Mailbox<M>) + Send + 'static,
 {
-    Arc::new(ProcessCore::new(
+    CoreRef::new(ProcessCore::new(
         id,
         meta::<M, F>(),
         stack_size,
@@ -196,7 +195,7 @@ impl SpawnOptions {
                 panic!("otp::spawn must be called from inside an otp process (see otp::run)")
             });
             let stack = self.stack_size.unwrap_or(s.rt.config.stack_size);
-            let core = Arc::new(ProcessCore::new(s.next_id(), meta, stack, body));
+            let core = CoreRef::new(ProcessCore::new(s.next_id(), meta, stack, body));
             let pid = Pid::from_core(core.clone());
             // Name first: if it is taken, the process never existed (nothing to clean up).
             if let Some(n) = &self.name {

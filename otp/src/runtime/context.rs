@@ -5,8 +5,9 @@
 //! never migrates once started, so the pointer is the same before and after a switch anyway, but
 //! keeping the borrows short keeps that an implementation detail).
 
-use std::{cell::Cell, sync::Arc};
+use std::cell::Cell;
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     process::core::{ProcessCore, ProcessYielder},
     runtime::scheduler::Scheduler,
@@ -59,7 +60,7 @@ pub(crate) fn current_for_switch() -> (*const ProcessCore, *const ProcessYielder
 }
 
 /// The process running on this thread, if any.
-pub(crate) fn current_process() -> Option<Arc<ProcessCore>> {
+pub(crate) fn current_process() -> Option<CoreRef> {
     with_scheduler(|s| {
         let s = s?;
         let p = s.current.get();
@@ -68,17 +69,14 @@ pub(crate) fn current_process() -> Option<Arc<ProcessCore>> {
         }
         // SAFETY: `current` points to a process the process table holds a strong reference to for
         // the whole slice (`run_process`), so the count is at least one and the pointer came
-        // from `Arc::as_ptr`.
-        Some(unsafe {
-            Arc::increment_strong_count(p);
-            Arc::from_raw(p)
-        })
+        // from `CoreRef::as_ptr`.
+        Some(unsafe { CoreRef::clone_raw(p) })
     })
 }
 
 /// The current process, or a panic naming the function that needs one.
 #[track_caller]
-pub(crate) fn expect_process(what: &str) -> Arc<ProcessCore> {
+pub(crate) fn expect_process(what: &str) -> CoreRef {
     current_process().unwrap_or_else(|| {
         panic!("`{what}` must be called from inside an otp process (see otp::run)")
     })

@@ -76,6 +76,7 @@ use corosensei::{Coroutine, CoroutineResult};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::sync::{Parker, Unparker};
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     io::{Reactor, ReactorShared},
     process::{
@@ -111,7 +112,7 @@ use crate::{
 /// Counting would cost two atomic read-modify-writes per wake-up (one when queued, one when
 /// the slice ends), a good share of a message's cost. `Deref` gives the record's `Arc`, so
 /// `p.clone()` is a counted reference where one must outlive the slice.
-pub(crate) struct ProcRef(std::mem::ManuallyDrop<Arc<ProcessCore>>);
+pub(crate) struct ProcRef(std::mem::ManuallyDrop<CoreRef>);
 
 impl ProcRef {
     /// An uncounted reference to `p`.
@@ -121,19 +122,19 @@ impl ProcRef {
     /// `p` must be in the process table (spawned and not yet exited), and the reference must
     /// be used only as the type's docs allow.
     #[inline]
-    pub(crate) unsafe fn new(p: &Arc<ProcessCore>) -> ProcRef {
-        // SAFETY: `Arc::as_ptr` of a live `Arc` is what `from_raw` takes; `ManuallyDrop` keeps
+    pub(crate) unsafe fn new(p: &CoreRef) -> ProcRef {
+        // SAFETY: `CoreRef::as_ptr` of a live `CoreRef` is what `from_raw` takes; `ManuallyDrop` keeps
         // the count as it is, so the table's reference is never given up by us.
         ProcRef(std::mem::ManuallyDrop::new(unsafe {
-            Arc::from_raw(Arc::as_ptr(p))
+            CoreRef::from_raw(CoreRef::as_ptr(p))
         }))
     }
 }
 
 impl std::ops::Deref for ProcRef {
-    type Target = Arc<ProcessCore>;
+    type Target = CoreRef;
     #[inline]
-    fn deref(&self) -> &Arc<ProcessCore> {
+    fn deref(&self) -> &CoreRef {
         &self.0
     }
 }
@@ -367,6 +368,8 @@ impl Scheduler {
         if tick % FAIRNESS_TICK == 0 {
             self.fire_timers();
             self.poll_io_now();
+            // A busy scheduler that no longer spawns still frees what its children left.
+            self.rt.table.reclaim(self.shared.index);
             if let Some(p) = self.take_global() {
                 return Some(p);
             }
@@ -498,6 +501,9 @@ impl Scheduler {
 
     fn idle(&self) {
         self.shared.running.store(0, Relaxed);
+        // Records of processes spawned here that exited on other schedulers: free them now
+        // rather than keep them until this scheduler next spawns (`table` module docs).
+        self.rt.table.reclaim(self.shared.index);
         self.rt.spinning.fetch_add(1, SeqCst);
         // Spin for the learnt number of rounds (`spin` module docs).
         for round in 0..self.spin.rounds() {
@@ -636,7 +642,7 @@ impl Scheduler {
             return;
         }
         self.shared.running.store(p.id, Relaxed);
-        self.current.set(Arc::as_ptr(&p));
+        self.current.set(CoreRef::as_ptr(&p));
         let budget = self.rt.config.reductions;
         budget::start_slice(budget);
 
@@ -774,7 +780,7 @@ impl Scheduler {
         p.set_stack(stack.probe());
         // Uncounted: the coroutine lives in the process's own record (its body), so the record
         // outlives it.
-        let core: *const ProcessCore = Arc::as_ptr(p);
+        let core: *const ProcessCore = CoreRef::as_ptr(p);
         let publish: *const Cell<*const ProcessYielder> = &self.yielder;
         let Body::Ready(task) = std::mem::replace(body, Body::Started(self.running.take())) else {
             unreachable!("only a Ready body is started")
@@ -803,7 +809,7 @@ impl Scheduler {
     fn finish(&self, p: &ProcRef, reason: ExitReason) {
         // Counted from here: removing the process from the table below may drop the last
         // other reference (`ProcRef`'s docs).
-        let p: &Arc<ProcessCore> = &Arc::clone(p);
+        let p: &CoreRef = &CoreRef::clone(p);
         p.exiting.store(true, Release);
         p.state.exit();
         // Messages still queued (calls among them) learn why their receiver is gone.
@@ -817,7 +823,7 @@ impl Scheduler {
             log_crash(p, &reason);
         }
         p.notify_exit(&reason);
-        self.rt.process_exited(p, &reason);
+        self.rt.process_exited(p, &reason, self.shared.index);
     }
 }
 
@@ -906,7 +912,7 @@ fn entry(core: &ProcessCore, task: Box<dyn Activation>) -> Outcome {
 }
 
 /// Elixir's crash report, once (see [`crate::logger`]).
-fn log_crash(p: &Arc<ProcessCore>, reason: &ExitReason) {
+fn log_crash(p: &CoreRef, reason: &ExitReason) {
     let pid = AnyPid::from_core(p.clone());
     match reason {
         ExitReason::Panic(panic) => crate::logger::error(
@@ -934,7 +940,7 @@ fn log_crash(p: &Arc<ProcessCore>, reason: &ExitReason) {
 /// # Safety
 ///
 /// As [`ProcRef::new`]: `p` is in the process table (the scheduling word said `Enqueue`).
-pub(crate) unsafe fn schedule(p: &Arc<ProcessCore>) {
+pub(crate) unsafe fn schedule(p: &CoreRef) {
     // SAFETY: the caller's contract.
     let p = unsafe { ProcRef::new(p) };
     let (home, movable): (*const SchedulerShared, bool) = match p.placement() {

@@ -13,6 +13,7 @@ use std::{
 
 use crossbeam_deque::Injector;
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     blocking::BlockingPool,
     process::{core::ProcessCore, exit::ExitReason, name::Names},
@@ -159,12 +160,13 @@ impl RuntimeShared {
     }
 
     /// Bookkeeping after a process exited (its name already released): table, root, shutdown.
-    pub(crate) fn process_exited(&self, p: &Arc<ProcessCore>, reason: &ExitReason) {
-        let left = self.table.remove(p);
+    /// `by` is the scheduler it exited on.
+    pub(crate) fn process_exited(&self, p: &CoreRef, reason: &ExitReason, by: usize) {
+        self.table.remove(p, by);
         // Only the root's exit and the last exit during shutdown interest the waiting thread;
         // every other exit stays off the lock.
         let is_root = self.root_id.load(Acquire) == p.id;
-        if is_root || (left == 0 && self.shutting_down.load(Relaxed)) {
+        if is_root || (self.shutting_down.load(Relaxed) && self.table.len() == 0) {
             let mut root = self.root.lock().unwrap_or_else(PoisonError::into_inner);
             if is_root {
                 root.exit = Some(reason.clone());

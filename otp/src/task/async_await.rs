@@ -125,9 +125,9 @@ impl<T> Task<T> {
 
     /// Panics unless the calling process owns the task, as Elixir raises `ArgumentError`.
     #[track_caller]
-    pub(super) fn check_owner(&self, what: &str) -> Arc<crate::process::core::ProcessCore> {
+    pub(super) fn check_owner(&self, what: &str) -> crate::process::core_ref::CoreRef {
         let me = context::expect_process(what);
-        if !Arc::ptr_eq(&me, self.owner.core()) {
+        if !crate::process::core_ref::CoreRef::ptr_eq(&me, self.owner.core()) {
             panic!(
                 "task {self:?} must be queried from the owner but was queried from {:?}",
                 AnyPid::from_core(me)
@@ -463,7 +463,7 @@ impl<T> Drop for Task<T> {
             return;
         }
         let me = context::current_process();
-        if me.is_some_and(|me| Arc::ptr_eq(&me, self.owner.core())) {
+        if me.is_some_and(|me| crate::process::core_ref::CoreRef::ptr_eq(&me, self.owner.core())) {
             // An owner that is exiting takes its monitors with it.
             if !std::thread::panicking() {
                 process::demonitor_flush(self.handle.reference);

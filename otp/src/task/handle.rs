@@ -17,8 +17,9 @@
 //! monitors it) or when somebody else took the `DOWN` (a `receive`, a GenServer's
 //! `handle_info`).
 
-use std::{panic::Location, sync::Arc, time::Instant};
+use std::{panic::Location, time::Instant};
 
+use crate::process::core_ref::CoreRef;
 use crate::{
     mailbox,
     process::{
@@ -216,7 +217,7 @@ pub(crate) fn deadline(timeout: Timeout) -> Option<Instant> {
 pub(crate) fn wait_until<R>(
     deadline: Option<Instant>,
     at: &'static Location<'static>,
-    mut step: impl FnMut(&Arc<ProcessCore>) -> Option<R>,
+    mut step: impl FnMut(&CoreRef) -> Option<R>,
 ) -> Option<R> {
     let core = context::expect_process("otp::task");
     budget::consume(1);
@@ -240,7 +241,7 @@ pub(crate) fn wait_until<R>(
 /// Removes the link between the calling process and `pid` without spending reductions, so
 /// that nothing (no yield, no safe point) comes between it and what the caller does next.
 /// An `EXIT` from `pid` already queued as a message is removed too.
-pub(crate) fn unlink_now(me: &Arc<ProcessCore>, pid: &AnyPid) {
+pub(crate) fn unlink_now(me: &CoreRef, pid: &AnyPid) {
     me.remove_link(pid);
     pid.core().remove_link(&AnyPid::from_core(me.clone()));
     me.drain();
@@ -248,7 +249,7 @@ pub(crate) fn unlink_now(me: &Arc<ProcessCore>, pid: &AnyPid) {
 }
 
 /// Sends an exit signal to `pid` (as `process::exit` does) without spending reductions.
-pub(crate) fn send_exit(me: &Arc<ProcessCore>, pid: &AnyPid, reason: ExitReason) {
+pub(crate) fn send_exit(me: &CoreRef, pid: &AnyPid, reason: ExitReason) {
     pid.core().send_signal(Signal::Exit {
         from: AnyPid::from_core(me.clone()),
         reason,

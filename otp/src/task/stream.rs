@@ -22,10 +22,11 @@ use super::{
     outcome::{Outcome, TaskExit, DEFAULT_TIMEOUT},
     schedulers_online, supervisor,
 };
+use crate::process::core_ref::CoreRef;
 use crate::{
     dynamic_supervisor::DynamicSupervisor,
     mailbox,
-    process::{self, core::ProcessCore, ExitReason},
+    process::{self, ExitReason},
     runtime::{budget, context},
     Timeout,
 };
@@ -375,7 +376,7 @@ where
     }
 
     /// A task replied or died: cut it loose and record its result.
-    fn finish(&mut self, core: &Arc<ProcessCore>, task: Running<T>, seen: Seen<T>) {
+    fn finish(&mut self, core: &CoreRef, task: Running<T>, seen: Seen<T>) {
         let outcome = match seen {
             Seen::Reply(value) => {
                 if self.spawner.linked() {
@@ -397,12 +398,7 @@ where
     }
 
     /// A task ran past its deadline: kill it, then deliver `:timeout` or exit.
-    fn time_out(
-        &mut self,
-        core: &Arc<ProcessCore>,
-        mut task: Running<T>,
-        at: &'static Location<'static>,
-    ) {
+    fn time_out(&mut self, core: &CoreRef, mut task: Running<T>, at: &'static Location<'static>) {
         if self.spawner.linked() {
             unlink_now(core, &task.handle.pid);
         }

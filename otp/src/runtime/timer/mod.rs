@@ -23,11 +23,9 @@ use std::{
 };
 
 use self::wheel::Wheel;
+use crate::process::core_ref::CoreRef;
 use crate::{
-    process::{
-        core::ProcessCore,
-        pid::{AnyPid, Pid},
-    },
+    process::pid::{AnyPid, Pid},
     runtime::{context, shared},
 };
 
@@ -41,10 +39,7 @@ pub(crate) enum TimerItem {
     Send(Arc<TimerEntry>),
     /// The deadline of a process's wait (`receive ... after`, `sleep`, a call), at this tick.
     /// One entry may serve several successive waits of the process (see `Local::armed`).
-    Wake {
-        process: Arc<ProcessCore>,
-        tick: u64,
-    },
+    Wake { process: CoreRef, tick: u64 },
 }
 
 /// One `send_after`.
