@@ -83,11 +83,11 @@
 //! A fresh `mmap` + `mprotect` stack cost 10.5–15 µs per spawn + exit, a thread-local LIFO of
 //! slab stacks 13.5–22 ns (§1.4). Each scheduler owns a [`StackPool`]: a LIFO per size class
 //! (hottest stack first, whose top page is likely still resident and cached), backed by the
-//! allocator's shared free lists. A pool keeps at most 256 stacks per class; beyond that,
-//! returned stacks wait in a batch of 64, whose pages are then given back with
-//! `MADV_DONTNEED`, one call per run of adjacent slots, and whose slots go to the shared free
-//! list, so memory comes back after a burst of a million processes without a TLB flush on every
-//! core per exit. Slab memory itself is
+//! allocator's shared free lists. A pool keeps at most 256 stacks per class; beyond that, a
+//! returned stack joins its class's batch of 64 (from any scheduler), whose pages are given
+//! back with one `MADV_DONTNEED` per run of adjacent slots and whose slots then go to the
+//! shared free list, so memory comes back after a burst of a million processes without a TLB
+//! flush on every core for each exit. Slab memory itself is
 //! never unmapped: guarded slots would have to be re-`mprotect`ed and unmapping would leave
 //! holes (one mapping each); stable addresses also let a stale [`StackProbe`] read a canary
 //! without ever faulting.
@@ -348,80 +348,16 @@ impl ProcessStack {
         }
     }
 
-    /// Gives the slot's pages back to the kernel (`MADV_DONTNEED` over the usable area, and
-    /// the gap page if unguarded), then returns the slot to the allocator's free list.
+    /// Gives the slot's pages back to the kernel (`MADV_DONTNEED` over the whole slot) and the
+    /// slot to the allocator's free list, batched with other slots of its class
+    /// ([`SizeClass::retire`]).
     fn release_pages(mut self) {
         // On Linux MADV_DONTNEED zero-fills private anonymous pages; elsewhere it may not, so
         // the canaries are cleaned explicitly first (a few loads if clean).
         self.clean_canary();
-        let start = if self.slot.guarded {
-            self.usable_start()
-        } else {
-            self.limit_addr()
-        };
-        let len = self.area_end() - start;
-        // SAFETY: the range is slot memory we own exclusively with no live frames on it; the
-        // contents are garbage we do not need. A failure only leaves the pages resident.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED);
-        }
         let (slot, class) = self.into_raw();
-        class.release(slot);
-    }
-
-    /// [`release_pages`](ProcessStack::release_pages) for several stacks at once, with one
-    /// `madvise` per run of adjacent slots rather than one per stack; empties `stacks`.
-    ///
-    /// Every `madvise(MADV_DONTNEED)` flushes the TLB on every core the OS process runs on (an
-    /// inter-processor interrupt each, costly on a virtual machine): one per exiting process
-    /// made stopping a million idle processes take 11 s, 70% of it in those interrupts. The
-    /// processes of a burst were spawned in a row, so their slots mostly lie side by side.
-    /// A run starts at the first slot's low page: for a guarded slot that is its guard page,
-    /// which has no pages to drop (advice on a `PROT_NONE` range is allowed), so guarded
-    /// neighbours merge as well.
-    fn release_pages_batch(stacks: &mut Vec<ProcessStack>) {
-        stacks.sort_unstable_by_key(ProcessStack::limit_addr);
-        let mut run: Option<Range<usize>> = None;
-        for stack in stacks.iter_mut() {
-            // As in `release_pages`: MADV_DONTNEED zero-fills on Linux only.
-            stack.clean_canary();
-            let (start, end) = (stack.limit_addr(), stack.area_end());
-            match &mut run {
-                Some(r) if r.end == start => r.end = end,
-                _ => {
-                    if let Some(r) = run.replace(start..end) {
-                        // SAFETY: `r` covers slots in `stacks` only (merged only where one
-                        // ends exactly where the next begins): slot memory we own with no
-                        // live frames and contents we do not need.
-                        unsafe { dont_need(r) };
-                    }
-                }
-            }
-        }
-        if let Some(r) = run {
-            // SAFETY: as above.
-            unsafe { dont_need(r) };
-        }
-        for stack in stacks.drain(..) {
-            let (slot, class) = stack.into_raw();
-            class.release(slot);
-        }
-    }
-}
-
-/// `madvise(MADV_DONTNEED)` over `range`. A failure only leaves the pages resident.
-///
-/// # Safety
-///
-/// `range` is mapped slot memory nobody uses (no live frames), whose contents may be dropped.
-unsafe fn dont_need(range: Range<usize>) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        libc::madvise(
-            range.start as *mut libc::c_void,
-            range.end - range.start,
-            libc::MADV_DONTNEED,
-        );
+        // In batches: `SizeClass::retire`.
+        class.retire(slot);
     }
 }
 
@@ -549,7 +485,7 @@ mod tests {
 
     /// A fresh allocator of its own.
     fn leaked(budget: usize) -> &'static SlabAllocator {
-        Box::leak(Box::new(SlabAllocator::new(budget)))
+        Box::leak(Box::new(SlabAllocator::with_retire_batch(budget, 1)))
     }
 
     /// Writes one non-zero byte at `addr`.

@@ -9,9 +9,6 @@ use super::{
 
 /// How many stacks of one size a pool keeps before giving pages back.
 pub(crate) const DEFAULT_HOT_LIMIT: usize = 256;
-/// Stacks beyond the hot limit whose pages are given back together
-/// (`ProcessStack::release_pages_batch`).
-const RETIRE_BATCH: usize = 64;
 
 /// The cached stacks of one size class.
 struct PoolClass {
@@ -22,9 +19,6 @@ struct PoolClass {
     /// Cached stacks, most recently returned last. Capacity `hot_limit`, so pushing never
     /// allocates.
     hot: Vec<ProcessStack>,
-    /// Stacks returned beyond the hot limit, their pages still resident until the batch is
-    /// full (capacity `retire_batch`). `get` takes from here before the allocator.
-    retiring: Vec<ProcessStack>,
 }
 
 /// A per-scheduler-thread cache of stacks: one LIFO per size class, holding at most
@@ -35,8 +29,6 @@ pub(crate) struct StackPool {
     alloc: &'static SlabAllocator,
     /// Maximum cached stacks per class.
     hot_limit: usize,
-    /// Stacks beyond `hot_limit` given back per `madvise` batch.
-    retire_batch: usize,
     /// Usually one or two entries: a linear scan is the fastest lookup.
     classes: Vec<PoolClass>,
 }
@@ -66,20 +58,9 @@ impl StackPool {
 
     /// An empty pool over `alloc`, caching up to `hot_limit` stacks per size.
     pub(crate) fn with_allocator(alloc: &'static SlabAllocator, hot_limit: usize) -> StackPool {
-        StackPool::with_limits(alloc, hot_limit, RETIRE_BATCH)
-    }
-
-    /// An empty pool over `alloc`, caching up to `hot_limit` stacks per size and giving pages
-    /// back `retire_batch` stacks at a time beyond that.
-    pub(crate) fn with_limits(
-        alloc: &'static SlabAllocator,
-        hot_limit: usize,
-        retire_batch: usize,
-    ) -> StackPool {
         StackPool {
             alloc,
             hot_limit,
-            retire_batch: retire_batch.max(1),
             classes: Vec::new(),
         }
     }
@@ -90,7 +71,7 @@ impl StackPool {
     pub(crate) fn get(&mut self, size: usize) -> io::Result<ProcessStack> {
         let size = class_size(size)?;
         if let Some(c) = self.classes.iter_mut().find(|c| c.size == size) {
-            if let Some(stack) = c.hot.pop().or_else(|| c.retiring.pop()) {
+            if let Some(stack) = c.hot.pop() {
                 return Ok(stack);
             }
             return c.class.alloc();
@@ -101,9 +82,8 @@ impl StackPool {
     }
 
     /// Returns a stack whose coroutine has finished (or never ran). It goes on top of its
-    /// LIFO; if that already holds `hot_limit` stacks, it joins the batch being retired, and
-    /// once `retire_batch` stacks are there their pages are given back to the kernel
-    /// (`MADV_DONTNEED`) and their slots go to the allocator's free list.
+    /// LIFO; if that already holds `hot_limit` stacks, its pages are given back to the kernel
+    /// (`MADV_DONTNEED`) and its slot goes to the allocator's free list instead.
     pub(crate) fn put(&mut self, mut stack: ProcessStack) {
         stack.clean_canary();
         let hot_limit = self.hot_limit;
@@ -124,13 +104,7 @@ impl StackPool {
         };
         match entry {
             Some(c) if c.hot.len() < hot_limit => c.hot.push(stack),
-            Some(c) => {
-                c.retiring.push(stack);
-                if c.retiring.len() >= self.retire_batch {
-                    ProcessStack::release_pages_batch(&mut c.retiring);
-                }
-            }
-            None => stack.release_pages(),
+            _ => stack.release_pages(),
         }
     }
 
@@ -158,13 +132,10 @@ impl StackPool {
         self.classes.try_reserve(1).map_err(oom)?;
         let mut hot = Vec::new();
         hot.try_reserve_exact(self.hot_limit).map_err(oom)?;
-        let mut retiring = Vec::new();
-        retiring.try_reserve_exact(self.retire_batch).map_err(oom)?;
         self.classes.push(PoolClass {
             size: class.size(),
             class,
             hot,
-            retiring,
         });
         Ok(())
     }
@@ -175,8 +146,9 @@ impl Drop for StackPool {
     /// with their pages given back, so an idle OS process does not keep them resident.
     fn drop(&mut self) {
         for c in &mut self.classes {
-            c.retiring.append(&mut c.hot);
-            ProcessStack::release_pages_batch(&mut c.retiring);
+            for stack in c.hot.drain(..) {
+                stack.release_pages();
+            }
         }
     }
 }
@@ -189,7 +161,7 @@ mod tests {
 
     /// A fresh allocator of its own.
     fn leaked(budget: usize) -> &'static SlabAllocator {
-        Box::leak(Box::new(SlabAllocator::new(budget)))
+        Box::leak(Box::new(SlabAllocator::with_retire_batch(budget, 1)))
     }
 
     /// Touches `pages` pages from the top of the stack down.
@@ -281,8 +253,7 @@ mod tests {
     fn beyond_hot_limit_pages_go_back() {
         for budget in [0, 8] {
             let alloc = leaked(budget);
-            // Batches of one: every stack beyond the hot limit goes back at once.
-            let mut pool = StackPool::with_limits(alloc, 2, 1);
+            let mut pool = StackPool::with_allocator(alloc, 2);
             let stacks: Vec<_> = (0..3).map(|_| pool.get(64 * 1024).unwrap()).collect();
             for s in &stacks {
                 touch(s, 5);
@@ -325,41 +296,40 @@ mod tests {
     }
 
     #[test]
-    fn stacks_beyond_the_hot_limit_go_back_a_batch_at_a_time_and_are_reused_first() {
+    fn pages_go_back_a_batch_at_a_time_and_a_waiting_slot_is_reused_first() {
         for budget in [0, 8] {
-            let alloc = leaked(budget);
-            let mut pool = StackPool::with_limits(alloc, 0, 4);
-            let stacks: Vec<_> = (0..5).map(|_| pool.get(64 * 1024).unwrap()).collect();
+            let alloc: &'static SlabAllocator =
+                Box::leak(Box::new(SlabAllocator::with_retire_batch(budget, 4)));
+            let stacks: Vec<_> = (0..5).map(|_| alloc.alloc(64 * 1024).unwrap()).collect();
+            let bases: Vec<usize> = stacks.iter().map(|s| s.base_addr()).collect();
             for s in &stacks {
                 touch(s, 3);
             }
-            let bases: Vec<usize> = stacks.iter().map(|s| s.base_addr()).collect();
             let mut stacks = stacks.into_iter();
             for s in stacks.by_ref().take(3) {
-                pool.put(s);
+                s.release_pages();
             }
-            assert_eq!(alloc.stats().free_slots, 0, "waiting in the batch");
-            // A get takes a waiting stack, still warm, before the allocator's.
-            let again = pool.get(64 * 1024).unwrap();
+            assert_eq!(alloc.stats().free_slots, 0, "three wait for the batch");
+            // A waiting slot, still warm, goes out before any other.
+            let again = alloc.alloc(64 * 1024).unwrap();
+            assert_eq!(again.base_addr(), bases[2]);
             assert!(again.resident_bytes().unwrap() >= 3 * page_size());
-            assert_eq!(alloc.stats().slots_carved, 5);
-            let mut all: Vec<_> = stacks.collect();
-            all.push(again);
-            for s in all {
-                pool.put(s);
+            let rest: Vec<_> = stacks.chain([again]).collect();
+            for s in rest {
+                s.release_pages();
             }
-            // Four made a batch: pages and slots went back; the fifth waits.
+            // The fourth made a batch; the fifth waits.
             assert_eq!(alloc.stats().free_slots, 4);
-            let taken: Vec<_> = (0..5).map(|_| pool.get(64 * 1024).unwrap()).collect();
-            let mut zero = 0;
+            let taken: Vec<_> = (0..5).map(|_| alloc.alloc(64 * 1024).unwrap()).collect();
+            let mut given_back = 0;
             for s in &taken {
                 assert!(bases.contains(&s.base_addr()), "no new slot was carved");
                 if s.resident_bytes().unwrap() == 0 {
-                    zero += 1;
+                    given_back += 1;
                     assert_eq!(s.check_canary(), Canary::Intact);
                 }
             }
-            assert_eq!(zero, 4, "the batch's pages were all given back");
+            assert_eq!(given_back, 4, "the batch's pages were all given back");
             assert_eq!(alloc.stats().slots_carved, 5);
         }
     }
