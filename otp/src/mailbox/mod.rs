@@ -187,8 +187,8 @@ impl<M: Send + 'static> Mailbox<M> {
             "`Mailbox::attach` must be called from inside an otp process (see otp::run)"
         );
         Mailbox {
-            // SAFETY: `core` is the running process's record, from `CoreRef::as_ptr`; the process
-            // table keeps it alive while the process runs, which covers the caller's
+            // SAFETY: `core` is the running process's record, from `CoreRef::as_ptr`; the
+            // process table keeps it alive while the process runs, which covers the caller's
             // activation. `ManuallyDrop` and `counted: false` keep the count untouched.
             core: ManuallyDrop::new(unsafe { CoreRef::from_raw(core) }),
             counted: false,

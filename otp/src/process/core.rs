@@ -300,10 +300,10 @@ pub(crate) struct Local {
 /// `repr(C)`, laid out for senders on other cores. Every send does a read-modify-write on
 /// `state`, `sent` and the queue's tail, so those come first and fill the first 16 bytes of
 /// the record's 16-aligned block (`CoreRef` keeps its count after the record), which never
-/// straddle a cache line: a send moves one line, not three. The fields the process itself writes on every receive (`head`,
-/// `current`, `taken`, its `Local`...) start 64 bytes into the record, so they never share
-/// that line, whatever the allocation's alignment; between the two sit fields written
-/// rarely. (Measured on `fan_in` across two schedulers: see `benches/README.md`.) The record
+/// straddle a cache line: a send moves one line, not three. The fields the process itself
+/// writes on every receive (`head`, `current`, `taken`, its `Local`...) start 64 bytes into
+/// the record, so they never share that line, whatever the allocation's alignment; between
+/// the two sit fields written rarely. (Measured on `fan_in` across two schedulers: see `benches/README.md`.) The record
 /// stays 152 bytes: one byte of padding in all.
 #[repr(C)]
 pub(crate) struct ProcessCore {

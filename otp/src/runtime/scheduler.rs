@@ -113,8 +113,8 @@ use crate::{
 /// successful `park` (from then on another thread may run, exit and free the process).
 ///
 /// Counting would cost two atomic read-modify-writes per wake-up (one when queued, one when
-/// the slice ends), a good share of a message's cost. `Deref` gives the record's `Arc`, so
-/// `p.clone()` is a counted reference where one must outlive the slice.
+/// the slice ends), a good share of a message's cost. `Deref` gives the record's
+/// [`CoreRef`], so `p.clone()` is a counted reference where one must outlive the slice.
 pub(crate) struct ProcRef(std::mem::ManuallyDrop<CoreRef>);
 
 impl ProcRef {
@@ -126,8 +126,9 @@ impl ProcRef {
     /// be used only as the type's docs allow.
     #[inline]
     pub(crate) unsafe fn new(p: &CoreRef) -> ProcRef {
-        // SAFETY: `CoreRef::as_ptr` of a live `CoreRef` is what `from_raw` takes; `ManuallyDrop` keeps
-        // the count as it is, so the table's reference is never given up by us.
+        // SAFETY: `CoreRef::as_ptr` of a live `CoreRef` is what `from_raw` takes;
+        // `ManuallyDrop` keeps the count as it is, so the table's reference is never given up
+        // by us.
         ProcRef(std::mem::ManuallyDrop::new(unsafe {
             CoreRef::from_raw(CoreRef::as_ptr(p))
         }))
@@ -183,7 +184,7 @@ pub(crate) struct SchedulerShared {
     /// Context switches so far: the watchdog's epoch. Written on every slice, so on a cache
     /// line of its own: thieves spinning on the other cores read this struct's other fields
     /// on every look, and a line they share with these two would move between the cores at
-    /// every slice (on `ring` across two schedulers it cost 40% of a hop).
+    /// every slice (on `ring` across two schedulers it cost about a fifth of a hop).
     pub(crate) switches: CachePadded<AtomicU64>,
     /// Id of the process being run, 0 when idle (for the watchdog's report). Its own line, as
     /// `switches`.
