@@ -87,23 +87,13 @@ impl ProcessTable {
         let index = owner % self.shards.len();
         let shard = &self.shards[index];
         let mut slab = lock(&shard.slab);
-        if slab.free.is_empty() && shard.remote_len.load(Relaxed) > 0 {
-            let dead = Self::reclaim_into(shard, &mut slab);
-            let slot = Self::place(&mut slab, p);
-            drop(slab);
-            // The table's references to exited processes, dropped outside the lock (dropping a
-            // record drops its queued messages, whose destructors may spawn).
-            drop(dead);
-            self.finish_insert(p, shard, slot, index);
-            return;
-        }
-        let slot = Self::place(&mut slab, p);
-        drop(slab);
-        self.finish_insert(p, shard, slot, index);
-    }
-
-    fn place(slab: &mut Slab, p: &CoreRef) -> usize {
-        match slab.free.pop() {
+        // Out of free slots: first take back those of processes that exited elsewhere.
+        let dead = if slab.free.is_empty() && shard.remote_len.load(Relaxed) > 0 {
+            Self::reclaim_into(shard, &mut slab)
+        } else {
+            Vec::new()
+        };
+        let slot = match slab.free.pop() {
             Some(i) => {
                 slab.slots[i] = Some(p.clone());
                 i
@@ -112,13 +102,15 @@ impl ProcessTable {
                 slab.slots.push(Some(p.clone()));
                 slab.slots.len() - 1
             }
-        }
-    }
-
-    fn finish_insert(&self, p: &CoreRef, shard: &Shard, slot: usize, index: usize) {
+        };
         let packed =
             u32::try_from(slot << SHARD_BITS | index).expect("fewer than 2^26 processes per shard");
+        // Under the lock, so `list` never sees the entry without its slot (as removed).
         p.table_slot.store(packed, Relaxed);
+        drop(slab);
+        // The table's references to exited processes, dropped outside the lock (dropping a
+        // record drops its queued messages, whose destructors may spawn).
+        drop(dead);
         shard.live.fetch_add(1, SeqCst);
     }
 
@@ -218,6 +210,7 @@ impl ProcessTable {
 mod tests {
     use std::sync::{
         atomic::{AtomicBool, Ordering::SeqCst},
+        mpsc::{Receiver, Sender},
         Arc,
     };
 
@@ -320,36 +313,23 @@ mod tests {
         // Each thread spawns on its own shard; the other thread removes them.
         let (to_1, from_0) = std::sync::mpsc::channel::<CoreRef>();
         let (to_0, from_1) = std::sync::mpsc::channel::<CoreRef>();
-        let t0 = {
+        let scheduler = |me: usize, to_other: Sender<CoreRef>, from_other: Receiver<CoreRef>| {
             let table = table.clone();
             std::thread::spawn(move || {
                 for i in 0..per_thread {
-                    let (p, _) = record(i);
-                    table.insert(&p, 0);
-                    to_1.send(p).unwrap();
+                    let (p, _) = record(me as u64 * per_thread + i);
+                    table.insert(&p, me);
+                    to_other.send(p).unwrap();
                 }
-                drop(to_1);
-                for p in from_1 {
-                    table.remove(&p, 0);
+                drop(to_other);
+                for p in from_other {
+                    table.remove(&p, me);
                 }
-                table.reclaim(0);
+                table.reclaim(me);
             })
         };
-        let t1 = {
-            let table = table.clone();
-            std::thread::spawn(move || {
-                for i in 0..per_thread {
-                    let (p, _) = record(per_thread + i);
-                    table.insert(&p, 1);
-                    to_0.send(p).unwrap();
-                }
-                drop(to_0);
-                for p in from_0 {
-                    table.remove(&p, 1);
-                }
-                table.reclaim(1);
-            })
-        };
+        let t0 = scheduler(0, to_1, from_1);
+        let t1 = scheduler(1, to_0, from_0);
         t0.join().unwrap();
         t1.join().unwrap();
         assert_eq!(table.len(), 0);

@@ -829,9 +829,7 @@ mod tests {
         for s in stacks {
             pool.put(s);
         }
-        // All but the last partial batch went back; dropping the pool returns the rest.
-        assert!(alloc.stats().free_slots >= N - 64);
-        drop(pool);
+        // Batches of one here (`leaked`): every slot is back at once.
         assert_eq!(alloc.stats().free_slots, N);
     }
 }
