@@ -46,7 +46,7 @@ use crate::{
     },
     runtime::{
         scheduler::SchedulerShared,
-        stack::{ProcessStack, StackProbe},
+        stack::{ProcessStack, StackProbe, TOP_RESERVE},
     },
 };
 
@@ -142,29 +142,99 @@ pub(crate) type Co = Coroutine<(), Suspend, Outcome, ProcessStack>;
 pub(crate) type ProcessYielder = Yielder<(), Suspend>;
 
 /// An activation under way: its coroutine (which owns the stack) and the coroutine's yielder.
-/// Boxed, so that a process holding no stack (a behaviour process between messages) does not
-/// carry a coroutine's worth of bytes in its record. The boxes are recycled through a
-/// per-scheduler free list, so an activation costs no allocation; a box in the free list holds
-/// `None`. Touched only by the scheduler (see [`ProcessCore::body`]).
+/// It lives in the top bytes of its own stack ([`TOP_RESERVE`]), reached through a
+/// [`StartedRef`], so that a process holding no stack (a behaviour process between messages)
+/// does not carry a coroutine's worth of bytes in its record, and one holding a stack pays no
+/// allocation for it. Touched only by the scheduler (see [`ProcessCore::body`]).
 pub(crate) struct Running {
-    pub(crate) co: Option<Co>,
+    pub(crate) co: Co,
     /// Set by the coroutine's entry on its first resume (null before), valid while the
     /// coroutine lives. The scheduler publishes it for the process while it resumes it
     /// (`Scheduler::yielder`) and saves it here in between.
     pub(crate) yielder: *const ProcessYielder,
 }
 
-/// A process's body over its life. Two words: two boxes, told apart by the niche of the
-/// trait object's vtable pointer. (A third, dataless variant would cost a third word, so an
-/// empty body is a `Ready` holding the zero-sized [`Taken`], which allocates nothing.)
+const _: () = assert!(std::mem::size_of::<Running>() <= TOP_RESERVE);
+const _: () = assert!(std::mem::align_of::<Running>() <= 16);
+
+/// The owner of a [`Running`] that sits in its own stack's top reserve.
+///
+/// # Invariant
+///
+/// The pointer is the [`ProcessStack::top_reserve`] of the stack that the `Running`'s own
+/// coroutine owns, and that memory holds the `Running`, initialised, owned by this value alone.
+/// The reserve is never part of the coroutine's stack (its base is below it), so running the
+/// coroutine never overwrites the `Running`, and the stack cannot go back to a pool or be
+/// reused while the `Running` is in it: only [`StartedRef::into_inner`] (or drop) gives the
+/// stack up, and it moves the `Running` out first.
+pub(crate) struct StartedRef(NonNull<Running>);
+
+impl StartedRef {
+    /// Moves `run` into the top reserve of its own stack, whose address `at` the caller took
+    /// from that stack ([`ProcessStack::top_reserve`]) before handing the stack to the
+    /// coroutine.
+    ///
+    /// # Safety
+    ///
+    /// `at` must be the top reserve of the stack `run.co` owns.
+    pub(crate) unsafe fn place(at: NonNull<u8>, run: Running) -> StartedRef {
+        let at = at.cast::<Running>();
+        // SAFETY: the reserve is TOP_RESERVE >= size_of::<Running>() bytes of read-write slab
+        // memory, 16-aligned (>= Running's alignment), which nothing else uses while the stack
+        // is `run`'s (the caller's contract): writing there only makes it hold `run`.
+        unsafe { at.write(run) };
+        StartedRef(at)
+    }
+
+    /// Moves the `Running` out of its stack (which it still owns, through its coroutine).
+    pub(crate) fn into_inner(self) -> Running {
+        let me = std::mem::ManuallyDrop::new(self);
+        // SAFETY: the invariant: the memory holds an initialised `Running` that only `me`
+        // owns, and `me` is forgotten, so it is read (moved out) exactly once.
+        unsafe { me.0.read() }
+    }
+}
+
+impl std::ops::Deref for StartedRef {
+    type Target = Running;
+    #[inline]
+    fn deref(&self) -> &Running {
+        // SAFETY: the invariant (initialised, owned by `self`).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl std::ops::DerefMut for StartedRef {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Running {
+        // SAFETY: the invariant; `&mut self` is exclusive.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for StartedRef {
+    fn drop(&mut self) {
+        // SAFETY: the invariant; moved out once, here. Dropping the coroutine (which unwinds it
+        // if it is suspended) runs on its stack below the reserve, while the `Running` value is
+        // already off that stack.
+        drop(unsafe { self.0.read() });
+    }
+}
+
+/// A process's body over its life. Two words: a box or a pointer into the stack, told apart
+/// by the niche of the trait object's vtable pointer. (A third, dataless variant would cost a
+/// third word, so an empty body is a `Ready` holding the zero-sized [`Taken`], which allocates
+/// nothing.)
 pub(crate) enum Body {
     /// Holds no stack: spawned and not yet run, or a behaviour process between messages. The
     /// next activation, boxed. Movable between schedulers. Or nothing ([`Body::empty`]).
     Ready(Box<dyn Activation>),
-    /// Running on its coroutine (always `Some` here); pinned to its scheduler until the
-    /// activation ends.
-    Started(Box<Running>),
+    /// Running on its coroutine, whose handle lives on its own stack; pinned to its scheduler
+    /// until the activation ends.
+    Started(StartedRef),
 }
+
+const _: () = assert!(std::mem::size_of::<Body>() == 2 * std::mem::size_of::<usize>());
 
 /// The body of a process whose activation the scheduler has taken out, or that has finished.
 /// Never run: a process is only resumed while it is alive, and a live process's body is
@@ -805,10 +875,69 @@ mod tests {
             size <= 152,
             "ProcessCore grew to {size} bytes (an idle process must stay within 4.3 KB)"
         );
-        // Two words: the running coroutine is boxed.
+        // Two words: the running coroutine lives on its stack, the next activation is boxed.
         assert_eq!(
             std::mem::size_of::<Body>(),
             2 * std::mem::size_of::<usize>()
         );
+    }
+
+    /// Sets its flag when dropped.
+    struct Dropped(std::rc::Rc<std::cell::Cell<bool>>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    /// A coroutine that holds a `Dropped` across one suspension, then returns.
+    fn suspended_once(flag: &std::rc::Rc<std::cell::Cell<bool>>) -> (Running, NonNull<u8>, usize) {
+        let stack = crate::runtime::stack::StackPool::new()
+            .get(16 * 1024)
+            .unwrap();
+        let (reserve, base) = (stack.top_reserve(), stack.base_addr());
+        let guard = Dropped(flag.clone());
+        let mut co = Co::with_stack(stack, move |y: &ProcessYielder, ()| {
+            let _guard = guard;
+            y.suspend(Suspend::Wait);
+            Outcome::Exit(ExitReason::Normal)
+        });
+        assert!(co.resume(()).as_yield().is_some());
+        let run = Running {
+            co,
+            yielder: std::ptr::null(),
+        };
+        (run, reserve, base)
+    }
+
+    #[test]
+    fn a_started_activation_lives_in_its_stacks_top_reserve() {
+        let flag = std::rc::Rc::new(std::cell::Cell::new(false));
+        let (run, reserve, base) = suspended_once(&flag);
+        // SAFETY: `reserve` is the top reserve of the stack `run.co` owns.
+        let mut started = unsafe { StartedRef::place(reserve, run) };
+        let at = &*started as *const Running as usize;
+        assert_eq!(
+            at, base,
+            "the Running sits just above the coroutine's stack base"
+        );
+        assert!(at + std::mem::size_of::<Running>() <= base + TOP_RESERVE);
+        // Resuming the coroutine (its frames are below `base`) leaves the Running intact.
+        assert!(started.co.resume(()).as_return().is_some());
+        assert!(flag.get());
+        let stack = started.into_inner().co.into_stack();
+        assert_eq!(stack.base_addr(), base);
+    }
+
+    #[test]
+    fn dropping_a_started_activation_unwinds_its_coroutine() {
+        let flag = std::rc::Rc::new(std::cell::Cell::new(false));
+        let (run, reserve, _) = suspended_once(&flag);
+        // SAFETY: as above.
+        let started = unsafe { StartedRef::place(reserve, run) };
+        assert!(!flag.get());
+        drop(started);
+        assert!(flag.get(), "the suspended frames were unwound");
     }
 }

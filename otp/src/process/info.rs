@@ -7,7 +7,7 @@ use std::{
 
 use crate::{
     process::{
-        core::{ProcessCore, Running},
+        core::ProcessCore,
         pid::AnyPid,
         state::{EXITED, IDLE, NOTIFIED, RUNNING},
     },
@@ -138,11 +138,11 @@ fn memory(core: &ProcessCore, queued: usize) -> usize {
     // The low page (guard or gap) and, without a guard, the lowest usable page hold only the
     // canaries: their checks map the kernel's shared zero page there, which `mincore` counts as
     // resident but which costs nothing. Count from above them.
-    // While it has a stack it also has the box of its coroutine.
+    // While it has a stack, its coroutine's handle (`Running`) lives in the stack's top page,
+    // so the resident pages count it.
     let stack = core.stack().map_or(0, |s| {
         let skip = if s.has_guard() { 1 } else { 2 } * stack::page_size();
-        std::mem::size_of::<Running>()
-            + stack::resident_bytes(s.limit_addr() + skip, s.slot_end(core.stack_size as usize))
+        stack::resident_bytes(s.limit_addr() + skip, s.slot_end(core.stack_size as usize))
     });
     record + driver + stack + queued * (core.meta.node_size + std::mem::size_of::<usize>())
 }

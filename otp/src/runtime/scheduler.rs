@@ -85,7 +85,7 @@ use crate::{
     process::{
         core::{
             Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, ProcessYielder, Running,
-            Suspend, NOT_WAITING, NO_TIMER, WAIT_FOREVER,
+            StartedRef, Suspend, NOT_WAITING, NO_TIMER, WAIT_FOREVER,
         },
         dying,
         exit::ExitReason,
@@ -165,9 +165,6 @@ const STEAL_PATIENCE: u32 = 8;
 const FAIRNESS_TICK: u64 = 61;
 /// Every this many picks, start the oldest unstarted process rather than the newest.
 const OLDEST_TICK: u64 = 1021;
-/// How many empty [`Running`] boxes a scheduler keeps for reuse (as many as it keeps stacks of
-/// one size).
-const RUNNING_POOL_LIMIT: usize = crate::runtime::stack::DEFAULT_HOT_LIMIT;
 
 /// The part of a scheduler other threads see.
 #[derive(Debug)]
@@ -232,8 +229,6 @@ pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<(ProcRef, bool)>>,
     movable: Worker<ProcRef>,
     pub(crate) stacks: RefCell<StackPool>,
-    /// Empty boxes for running coroutines, so starting an activation allocates nothing.
-    running: RunningPool,
     pub(crate) timers: Timers,
     parker: Parker,
     reactor: Reactor,
@@ -309,7 +304,6 @@ impl Scheduler {
             run_queue: RefCell::new(VecDeque::new()),
             movable,
             stacks: RefCell::new(StackPool::new()),
-            running: RunningPool::default(),
             timers: Timers::new(rt.epoch),
             parker,
             reactor,
@@ -668,9 +662,8 @@ impl Scheduler {
         let Body::Started(run) = body else {
             unreachable!("process {} has no coroutine", p.id)
         };
-        let Some(co) = &mut run.co else {
-            unreachable!("process {} has no coroutine", p.id)
-        };
+        let run: &mut Running = run;
+        let co = &mut run.co;
 
         let probe = p.stack();
         trap::set_current(co, probe.map_or(0..0, |s| s.guard_range()));
@@ -696,11 +689,9 @@ impl Scheduler {
                     Canary::Intact => {}
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
-                        // Its frames sit below the usable stack: never resume or unwind it.
-                        if let Body::Started(mut run) = std::mem::replace(body, Body::empty()) {
-                            std::mem::forget(run.co.take());
-                            self.running.put(run);
-                        }
+                        // Its frames sit below the usable stack: never resume or unwind it
+                        // (its slot is leaked with it).
+                        std::mem::forget(std::mem::replace(body, Body::empty()));
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
                     }
@@ -723,10 +714,10 @@ impl Scheduler {
                 }
             }
             CoroutineResult::Return(outcome) => {
-                let Some(co) = run.co.take() else {
+                let Body::Started(run) = std::mem::replace(body, Body::empty()) else {
                     unreachable!()
                 };
-                let stack = co.into_stack();
+                let stack = run.into_inner().co.into_stack();
                 let outcome = match stack.check_canary() {
                     Canary::Intact => outcome,
                     Canary::Overflowed => {
@@ -745,14 +736,9 @@ impl Scheduler {
                 };
                 self.stacks.borrow_mut().put(stack);
                 match outcome {
-                    Outcome::Exit(reason) => {
-                        self.running
-                            .put_body(std::mem::replace(body, Body::empty()));
-                        self.finish(&p, reason);
-                    }
+                    Outcome::Exit(reason) => self.finish(&p, reason),
                     Outcome::Idle(task) => {
-                        self.running
-                            .put_body(std::mem::replace(body, Body::Ready(task)));
+                        *body = Body::Ready(task);
                         p.unpin();
                         if !p.state.park() {
                             // Something arrived while it was finishing: run it again.
@@ -761,8 +747,7 @@ impl Scheduler {
                         }
                     }
                     Outcome::Yield(task) => {
-                        self.running
-                            .put_body(std::mem::replace(body, Body::Ready(task)));
+                        *body = Body::Ready(task);
                         p.unpin();
                         p.state.requeue();
                         self.push_yielded(p);
@@ -790,26 +775,26 @@ impl Scheduler {
         // outlives it.
         let core: *const ProcessCore = CoreRef::as_ptr(p);
         let publish: *const Cell<*const ProcessYielder> = &self.yielder;
-        let Body::Ready(task) = std::mem::replace(body, Body::Started(self.running.take())) else {
+        let Body::Ready(task) = std::mem::replace(body, Body::empty()) else {
             unreachable!("only a Ready body is started")
         };
-        let Body::Started(run) = body else {
-            unreachable!()
+        let reserve = stack.top_reserve();
+        let co = Coroutine::with_stack(stack, move |yielder: &ProcessYielder, ()| {
+            // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
+            // first resume, which `run_process` makes on this scheduler's thread while the
+            // scheduler is alive (a started process never migrates; a coroutine dropped
+            // before it started never runs its closure). `Cell` is only used from that
+            // thread.
+            unsafe { (*publish).set(yielder) };
+            // SAFETY: the record holds this coroutine, so it is alive while it runs.
+            entry(unsafe { &*core }, task)
+        });
+        let run = Running {
+            co,
+            yielder: std::ptr::null(),
         };
-        run.yielder = std::ptr::null();
-        run.co = Some(Coroutine::with_stack(
-            stack,
-            move |yielder: &ProcessYielder, ()| {
-                // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
-                // first resume, which `run_process` makes on this scheduler's thread while the
-                // scheduler is alive (a started process never migrates; a coroutine dropped
-                // before it started never runs its closure). `Cell` is only used from that
-                // thread.
-                unsafe { (*publish).set(yielder) };
-                // SAFETY: the record holds this coroutine, so it is alive while it runs.
-                entry(unsafe { &*core }, task)
-            },
-        ));
+        // SAFETY: `reserve` is the top reserve of the stack `co` now owns.
+        *body = Body::Started(unsafe { StartedRef::place(reserve, run) });
         true
     }
 
@@ -832,56 +817,6 @@ impl Scheduler {
         }
         p.notify_exit(&reason);
         self.rt.process_exited(p, &reason, self.shared.index);
-    }
-}
-
-/// A scheduler's empty [`Running`] boxes, kept for the next activations (at most
-/// [`RUNNING_POOL_LIMIT`]). The most recently returned one sits apart, so the common
-/// return-then-take (one process's activation ends, another's starts) is a couple of loads and
-/// stores.
-#[derive(Default)]
-struct RunningPool {
-    spare: Cell<Option<Box<Running>>>,
-    #[allow(
-        clippy::vec_box,
-        reason = "the boxes themselves are what is recycled: they become `Body::Started`"
-    )]
-    more: RefCell<Vec<Box<Running>>>,
-}
-
-impl RunningPool {
-    /// An empty box (its coroutine `None`): a kept one, or a new one.
-    #[inline]
-    fn take(&self) -> Box<Running> {
-        match self.spare.take() {
-            Some(run) => run,
-            None => self.more.borrow_mut().pop().unwrap_or_else(|| {
-                Box::new(Running {
-                    co: None,
-                    yielder: std::ptr::null(),
-                })
-            }),
-        }
-    }
-
-    /// Keeps a box whose coroutine was taken out, up to the limit.
-    #[inline]
-    fn put(&self, run: Box<Running>) {
-        debug_assert!(run.co.is_none());
-        if let Some(older) = self.spare.replace(Some(run)) {
-            let mut more = self.more.borrow_mut();
-            if more.len() + 1 < RUNNING_POOL_LIMIT {
-                more.push(older);
-            }
-        }
-    }
-
-    /// Keeps the box of a body that was `Started` (its coroutine taken out).
-    #[inline]
-    fn put_body(&self, body: Body) {
-        if let Body::Started(run) = body {
-            self.put(run);
-        }
     }
 }
 

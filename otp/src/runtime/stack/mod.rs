@@ -35,7 +35,10 @@
 //! ```
 //!
 //! `limit()` (for corosensei) is the start of the low page, as its `Stack` contract asks; the
-//! stack pointer starts at `base`. The page of slack keeps the colour offset from eating into
+//! stack pointer starts [`TOP_RESERVE`] bytes below the coloured `base`: those top bytes hold
+//! the activation's own bookkeeping (its coroutine handle, `process::core::Running`), which
+//! thus lives in the page the stack touches anyway rather than in a heap allocation of its
+//! own. The page of slack keeps the colour offset from eating into
 //! the requested size, so [`ProcessStack::usable_size`] is always at least what was asked for.
 //! It costs address space only: the coloured base still lies in the slot's top page.
 //!
@@ -101,13 +104,24 @@ use corosensei::stack::{Stack, StackPointer};
 
 use self::slab::{RawSlot, SizeClass, CANARY_LEN};
 pub(crate) use self::{
-    pool::{StackPool, DEFAULT_HOT_LIMIT},
+    pool::StackPool,
     slab::{page_size, SlabAllocator, StackStats},
 };
 
 /// Stack size of a process unless configured otherwise: 128 KiB of address space, of which
 /// only touched pages cost memory.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 128 * 1024;
+
+/// Bytes at the top of every slot, above the coroutine's stack, that the runtime keeps for
+/// the activation's [`Running`](crate::process::core::Running): its coroutine handle and
+/// yielder, 64 bytes. Held there, they cost no memory of their own (the top page is resident
+/// while a process holds the stack) where a heap box cost an 80-byte chunk per live process.
+/// A multiple of 16 (the stack alignment), and with the largest colour offset it stays within
+/// the page of slack, so the usable area is still at least the requested size.
+pub(crate) const TOP_RESERVE: usize = 64;
+
+const _: () = assert!(TOP_RESERVE % 16 == 0);
+const _: () = assert!((slab::COLOURS - 1) * slab::COLOUR_STEP + TOP_RESERVE <= 4096);
 
 /// Sets the guard budget of the process-wide allocator (see [`SlabAllocator::set_guard_budget`]).
 pub(crate) fn set_guard_budget(n: usize) {
@@ -298,10 +312,20 @@ impl ProcessStack {
         Ok(mincore_count(self.usable_start(), self.area_end() - self.usable_start())? * page)
     }
 
-    /// The stack base (highest address, exclusive): where the stack pointer starts.
+    /// The stack base (highest address, exclusive): where the stack pointer starts,
+    /// [`TOP_RESERVE`] bytes below the slot's coloured base.
     #[inline]
     pub(crate) fn base_addr(&self) -> usize {
-        self.slot.base.as_ptr() as usize
+        self.slot.base.as_ptr() as usize - TOP_RESERVE
+    }
+
+    /// The [`TOP_RESERVE`] bytes above the stack base: 16-byte aligned, read-write, never
+    /// part of the coroutine's stack, and owned by whoever owns this stack.
+    #[inline]
+    pub(crate) fn top_reserve(&self) -> std::ptr::NonNull<u8> {
+        // SAFETY: the slot's coloured base lies at least a page above the low page, and
+        // TOP_RESERVE is far below that, so the result is inside the slot and non-null.
+        unsafe { self.slot.base.sub(TOP_RESERVE) }
     }
 
     /// The stack limit as corosensei sees it: the start of the low page.
@@ -386,7 +410,8 @@ impl Drop for ProcessStack {
 unsafe impl Stack for ProcessStack {
     #[inline]
     fn base(&self) -> StackPointer {
-        self.slot.base.addr()
+        // Below the reserve (`top_reserve`): the coroutine never writes there.
+        self.top_reserve().addr()
     }
 
     #[inline]

@@ -8,7 +8,7 @@ use super::{
 };
 
 /// How many stacks of one size a pool keeps before giving pages back.
-pub(crate) const DEFAULT_HOT_LIMIT: usize = 256;
+const DEFAULT_HOT_LIMIT: usize = 256;
 
 /// The cached stacks of one size class.
 struct PoolClass {
