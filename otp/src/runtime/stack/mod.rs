@@ -38,9 +38,9 @@
 //! stack pointer starts [`TOP_RESERVE`] bytes below the coloured `base`: those top bytes hold
 //! the activation's own bookkeeping (its coroutine handle, `process::core::Running`), which
 //! thus lives in the page the stack touches anyway rather than in a heap allocation of its
-//! own. The page of slack keeps the colour offset from eating into
-//! the requested size, so [`ProcessStack::usable_size`] is always at least what was asked for.
-//! It costs address space only: the coloured base still lies in the slot's top page.
+//! own. The page of slack keeps the colour offset and the reserve from eating into the
+//! requested size, so [`ProcessStack::usable_size`] is always at least what was asked for. It
+//! costs address space only: the coloured base still lies in the slot's top page.
 //!
 //! # Guard pages and their budget
 //!
