@@ -771,7 +771,7 @@ impl Scheduler {
         // Pin it here from now on.
         p.set_home(&self.shared);
         p.set_stack(stack.probe());
-        // Uncounted: the coroutine lives in the process's own record (its body), so the record
+        // Uncounted: the process's own record (its body) owns the coroutine, so the record
         // outlives it.
         let core: *const ProcessCore = CoreRef::as_ptr(p);
         let publish: *const Cell<*const ProcessYielder> = &self.yielder;
@@ -786,7 +786,7 @@ impl Scheduler {
             // before it started never runs its closure). `Cell` is only used from that
             // thread.
             unsafe { (*publish).set(yielder) };
-            // SAFETY: the record holds this coroutine, so it is alive while it runs.
+            // SAFETY: the record's body owns this coroutine, so it is alive while it runs.
             entry(unsafe { &*core }, task)
         });
         let run = Running {
