@@ -45,7 +45,7 @@ use std::{
 
 use crate::{
     process::{exit::PanicReason, reply},
-    runtime::{panic as rt_panic, shared},
+    runtime::{panic as rt_panic, shared, timer::Deadline},
 };
 
 /// How long an idle pool thread waits for work before it ends.
@@ -112,7 +112,7 @@ where
         // Dropping the job broke the promise; nothing to wait for.
         return Err(BlockingError::Cancelled);
     }
-    match waiter.wait(None, at) {
+    match waiter.wait(std::pin::pin!(Deadline::never()).as_ref(), at) {
         Some(Ok(result)) => result,
         // The job was dropped unrun (shutdown); `None` cannot happen without a deadline.
         Some(Err(_)) | None => Err(BlockingError::Cancelled),

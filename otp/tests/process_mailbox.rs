@@ -482,3 +482,30 @@ fn a_plain_thread_can_send_to_a_process() {
         t.join().unwrap();
     });
 }
+
+/// A relative timeout is fixed at the scheduler's next clock reading (`runtime::timer` docs):
+/// with one scheduler kept busy by a process that only yields, its queues never run dry, and
+/// the readings it still takes (every few dozen rounds) must fix and fire the deadline.
+#[test]
+fn a_receive_timeout_fires_on_a_scheduler_that_never_runs_dry() {
+    run_on(1, |mut mb: Mailbox<u8>| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinning = stop.clone();
+        otp::spawn(move || {
+            while !spinning.load(SeqCst) {
+                otp::yield_now();
+            }
+        });
+        for ms in [0, 1, 30] {
+            let d = Duration::from_nanos(ms * 1_000_000 + 1);
+            let t = Instant::now();
+            assert_eq!(mb.receive_timeout(d), None);
+            assert!(
+                t.elapsed() >= d,
+                "timed out early: {:?} < {d:?}",
+                t.elapsed()
+            );
+        }
+        stop.store(true, SeqCst);
+    });
+}

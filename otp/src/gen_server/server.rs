@@ -4,6 +4,7 @@ use std::{
     fmt,
     marker::PhantomData,
     panic::Location,
+    pin::pin,
     time::{Duration, Instant},
 };
 
@@ -16,7 +17,10 @@ use super::{
 use crate::process::core_ref::CoreRef;
 use crate::{
     process::{self, reply, AnyPid, ExitReason, NotRegistered, Pid},
-    runtime::{budget, context, timer},
+    runtime::{
+        budget, context,
+        timer::{self, Deadline},
+    },
     Timeout, TimerRef,
 };
 
@@ -188,11 +192,12 @@ impl<G: GenServer> Server<G> {
         timeout: Timeout,
         at: &'static Location<'static>,
     ) -> Result<G::Reply, CallError> {
-        // The deadline is taken before the request goes out, so `wait` need not read the clock
-        // before its first sleep.
-        let deadline = deadline_of(timeout);
+        // Made before the request goes out, so `wait` need not look at it before its first
+        // sleep; relative, so the clock is read only if the call outlasts a scheduler's reading
+        // (`runtime::timer::Deadline`).
+        let deadline = pin!(Deadline::from_timeout(timeout));
         let waiter = self.request(request, "GenServer::call")?;
-        answer(waiter.wait(deadline, at))
+        answer(waiter.wait(deadline.as_ref(), at))
     }
 
     /// Sends `request` with a fresh reply slot and returns the slot's waiting half: the first
@@ -424,13 +429,6 @@ impl<G: GenServer> Server<G> {
     }
 }
 
-fn deadline_of(timeout: Timeout) -> Option<Instant> {
-    match timeout {
-        Timeout::Infinity => None,
-        Timeout::After(d) => Some(Instant::now() + d),
-    }
-}
-
 fn answer<R>(waited: Option<Result<R, reply::Broken>>) -> Result<R, CallError> {
     match waited {
         Some(Ok(reply)) => Ok(reply),
@@ -460,8 +458,8 @@ impl<G: GenServer> RequestId<G> {
     /// dropped it.
     #[track_caller]
     pub fn receive_response(self, timeout: impl Into<Timeout>) -> Result<G::Reply, CallError> {
-        let deadline = deadline_of(timeout.into());
-        answer(self.waiter.wait(deadline, Location::caller()))
+        let deadline = pin!(Deadline::from_timeout(timeout.into()));
+        answer(self.waiter.wait(deadline.as_ref(), Location::caller()))
     }
 
     /// The reply if it has come, without waiting (`:gen_server.check_response/2`); the request

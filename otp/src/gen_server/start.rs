@@ -5,12 +5,12 @@
 //! through a reply slot, like a call, so a server killed before it answers makes `start` fail
 //! with the reason at once.
 
-use std::{fmt, panic::Location, time::Instant};
+use std::{fmt, panic::Location};
 
 use super::{driver::Driver, name::Name, server::Server, GenServer};
 use crate::{
     process::{self, reply, AnyPid, ExitReason, SpawnOptions},
-    runtime::context,
+    runtime::{context, timer::Deadline},
     Timeout,
 };
 
@@ -177,10 +177,7 @@ impl StartOptions {
         at: &'static Location<'static>,
     ) -> Result<Server<G>, StartError> {
         let me = context::expect_process("gen_server::start");
-        let deadline = match self.timeout {
-            Timeout::Infinity => None,
-            Timeout::After(d) => Some(Instant::now() + d),
-        };
+        let deadline = std::pin::pin!(Deadline::from_timeout(self.timeout));
         let (started, waiter) = reply::slot("gen_server::start");
         let parent = link.then(|| AnyPid::from_core(me));
         let driver = Box::new(Driver::new(server, parent, self.name));
@@ -193,7 +190,7 @@ impl StartOptions {
         }
         let pid =
             spawn.spawn_activation::<_, G, Driver<G>>(Box::new(move || driver.start(started)));
-        match waiter.wait(deadline, at) {
+        match waiter.wait(deadline.as_ref(), at) {
             Some(Ok(Ok(()))) => Ok(Server::from_pid(pid)),
             Some(Ok(Err(e))) => Err(e),
             Some(Err(reason)) => Err(StartError::Stopped(reason.unwrap_or(ExitReason::Normal))),

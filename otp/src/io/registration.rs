@@ -359,7 +359,7 @@ impl<S: AsRawFd> Source<S> {
                     "`{what}` cannot wait while the process is exiting"
                 )));
             }
-            mailbox::wait(&core, deadline, at);
+            mailbox::wait_until(&core, deadline, at);
             // Acts on signals that came meanwhile: an exit signal unwinds from here, and the
             // guard takes this process off the waiter list on the way out.
             core.safepoint();

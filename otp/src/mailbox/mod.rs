@@ -20,6 +20,7 @@ use std::{
     marker::PhantomData,
     mem::ManuallyDrop,
     panic::Location,
+    pin::{pin, Pin},
     ptr::NonNull,
     time::{Duration, Instant},
 };
@@ -30,13 +31,17 @@ use crate::process::core_ref::CoreRef;
 use crate::{
     process::{
         core::{
-            Incoming, ProcessCore, Signal, Suspend, NOT_WAITING, TAG_SYSTEM, TAG_USER, WAIT_FOREVER,
+            Incoming, ProcessCore, Signal, Suspend, NOT_WAITING, TAG_SYSTEM, TAG_USER,
+            WAIT_FOREVER, WAIT_PENDING,
         },
         exit::ExitReason,
         pid::{AnyPid, Pid},
         reference::Ref,
     },
-    runtime::{budget, context, switch, timer},
+    runtime::{
+        budget, context, switch,
+        timer::{Deadline, When},
+    },
 };
 
 /// How long a receive may wait.
@@ -317,10 +322,12 @@ impl<M: Send + 'static> Mailbox<M> {
     ) -> Option<Message<M>> {
         // `after 0` only looks: no clock reads.
         let poll = timeout == Timeout::After(Duration::ZERO);
-        let deadline = match timeout {
-            Timeout::After(d) if !poll => Some(Instant::now() + d),
-            _ => None,
-        };
+        // Fixed at the scheduler's next clock reading, if the receive lasts that long.
+        let deadline = pin!(if poll {
+            Deadline::never()
+        } else {
+            Deadline::from_timeout(timeout)
+        });
         let core = &self.core;
         let mut scanned = 0;
         'wait: loop {
@@ -356,13 +363,12 @@ impl<M: Send + 'static> Mailbox<M> {
                 }
             }
             // The wake-up timer fires at or after the deadline, so the clock alone decides.
-            let expired = poll || deadline.is_some_and(|d| Instant::now() >= d);
-            if expired {
+            if poll || deadline.passed() {
                 core.set_current(None);
                 budget::consume(1);
                 return None;
             }
-            wait(core, deadline, at);
+            wait(core, deadline.as_ref(), at);
         }
     }
 }
@@ -468,13 +474,13 @@ pub(crate) fn await_down(
             core.set_current(None);
             return None;
         }
-        wait(core, deadline, at);
+        wait_until(core, deadline, at);
     }
 }
 
 /// Parks the process until something arrives or `deadline` passes. On return the caller
 /// re-examines the mailbox.
-pub(crate) fn wait(core: &CoreRef, deadline: Option<Instant>, at: &'static Location<'static>) {
+pub(crate) fn wait(core: &CoreRef, deadline: Pin<&Deadline>, at: &'static Location<'static>) {
     if std::thread::panicking() {
         // Never switch away while this thread unwinds (another process's panic on the same
         // thread would then abort the node): runtime calls in destructors during an exit don't
@@ -486,22 +492,18 @@ pub(crate) fn wait(core: &CoreRef, deadline: Option<Instant>, at: &'static Locat
         let s = s.expect("a process runs on a scheduler");
         // SAFETY: we are the process; short borrow.
         let local = unsafe { core.local() };
-        local.wait = match deadline {
-            None => WAIT_FOREVER,
-            Some(d) => {
+        local.wait = match deadline.when() {
+            When::Never => WAIT_FOREVER,
+            When::At(d) => {
                 let tick = s.timers.tick_of(d).max(1);
-                // One wheel entry serves every wait whose deadline is no earlier.
-                if tick < local.armed {
-                    local.armed = tick;
-                    s.timers.insert_tick(
-                        tick,
-                        timer::TimerItem::Wake {
-                            process: core.clone(),
-                            tick,
-                        },
-                    );
-                }
+                s.timers.arm_wake(local, || core.clone(), tick);
                 tick
+            }
+            When::After(_) => {
+                // SAFETY: we are the process, waiting on our own stack's deadline (a process
+                // that can wait holds a stack, so it stays on this scheduler).
+                unsafe { s.timers.pending.add(deadline, CoreRef::as_ptr(core)) };
+                WAIT_PENDING
             }
         };
     });
@@ -509,6 +511,15 @@ pub(crate) fn wait(core: &CoreRef, deadline: Option<Instant>, at: &'static Locat
     switch::suspend(Suspend::Wait);
     // SAFETY: we are the process again; short borrow.
     unsafe { core.local() }.wait = NOT_WAITING;
+}
+
+/// [`wait`] for an absolute deadline (`None`: for ever).
+pub(crate) fn wait_until(
+    core: &CoreRef,
+    deadline: Option<Instant>,
+    at: &'static Location<'static>,
+) {
+    wait(core, pin!(Deadline::at(deadline)).as_ref(), at);
 }
 
 /// Suspends the calling process for `duration` (`Process.sleep/1`). Messages that arrive wait
@@ -534,7 +545,7 @@ pub fn sleep(duration: Duration) {
     let deadline = Instant::now() + duration;
     while Instant::now() < deadline {
         core.safepoint();
-        wait(&core, Some(deadline), at);
+        wait_until(&core, Some(deadline), at);
     }
     core.set_current(None);
 }

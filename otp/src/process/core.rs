@@ -346,6 +346,9 @@ impl PrivateQueue {
 pub(crate) const NOT_WAITING: u64 = 0;
 /// [`Local::wait`]: waiting without a deadline.
 pub(crate) const WAIT_FOREVER: u64 = u64::MAX;
+/// [`Local::wait`] while the process waits on a relative deadline its scheduler has not fixed
+/// yet (`runtime::timer::Deadline`).
+pub(crate) const WAIT_PENDING: u64 = u64::MAX - 1;
 /// [`Local::armed`]: no wait timer in the wheel.
 pub(crate) const NO_TIMER: u64 = u64::MAX;
 
@@ -353,8 +356,8 @@ pub(crate) const NO_TIMER: u64 = u64::MAX;
 pub(crate) struct Local {
     /// Messages taken off the shared queue, oldest first, not yet received.
     pub(crate) private: PrivateQueue,
-    /// While the process waits: the timer tick of its deadline, or [`WAIT_FOREVER`];
-    /// [`NOT_WAITING`] otherwise.
+    /// While the process waits: the timer tick of its deadline, [`WAIT_FOREVER`] or
+    /// [`WAIT_PENDING`]; [`NOT_WAITING`] otherwise.
     pub(crate) wait: u64,
     /// The tick of the earliest wait timer this process has in its scheduler's wheel
     /// ([`NO_TIMER`]: none). A wait whose deadline is no earlier reuses it (a call in a loop

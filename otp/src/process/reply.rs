@@ -23,12 +23,12 @@ use std::{
     fmt,
     mem::MaybeUninit,
     panic::Location,
+    pin::Pin,
     ptr::{self, NonNull},
     sync::atomic::{
         AtomicU8,
         Ordering::{Acquire, Relaxed, Release},
     },
-    time::Instant,
 };
 
 use crate::process::core_ref::CoreRef;
@@ -36,7 +36,7 @@ use crate::{
     loom::{fence, AtomicUsize},
     mailbox::{self, node_cache},
     process::{dying, exit::ExitReason},
-    runtime::{budget, context},
+    runtime::{budget, context, timer::Deadline},
 };
 
 const EMPTY: u8 = 0;
@@ -302,19 +302,19 @@ impl<T> Waiter<T> {
         Some(unsafe { (*slot.value.get()).assume_init_read() })
     }
 
-    /// Waits for the answer until `deadline` (`None`: forever). Runs the caller's safe points
-    /// meanwhile (an exit signal still ends it). `None` if the deadline passed first.
+    /// Waits for the answer until `deadline`. Runs the caller's safe points meanwhile (an exit
+    /// signal still ends it). `None` if the deadline passed first.
     ///
     /// Must be called by the process that created the slot.
     pub(crate) fn wait(
         &self,
-        deadline: Option<Instant>,
+        deadline: Pin<&Deadline>,
         at: &'static Location<'static>,
     ) -> Option<Result<T, Broken>> {
         let core = &self.slot().waiter;
         debug_assert!(std::ptr::eq(context::current_raw(), CoreRef::as_ptr(core)));
         budget::consume(1);
-        // The deadline was set just before the request went out: the clock need not be read
+        // The deadline was made just before the request went out: the clock need not be read
         // before the first wait.
         let mut first = true;
         loop {
@@ -323,7 +323,7 @@ impl<T> Waiter<T> {
                 core.set_current(None);
                 return Some(answer);
             }
-            if !first && deadline.is_some_and(|d| Instant::now() >= d) {
+            if !first && deadline.passed() {
                 core.set_current(None);
                 return None;
             }

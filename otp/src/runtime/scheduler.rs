@@ -85,7 +85,7 @@ use crate::{
     process::{
         core::{
             Activation, Body, ExitUnwind, Outcome, Placement, ProcessCore, ProcessYielder, Running,
-            StartedRef, Suspend, NOT_WAITING, NO_TIMER, WAIT_FOREVER,
+            StartedRef, Suspend, NOT_WAITING, NO_TIMER, WAIT_FOREVER, WAIT_PENDING,
         },
         dying,
         exit::ExitReason,
@@ -330,6 +330,9 @@ impl Scheduler {
             }
             self.idle();
         }
+        // Processes left waiting (only those stuck past the shutdown timeout) keep their
+        // deadlines; a deadline dropped after this must not reach for the list.
+        self.timers.pending.clear();
         for item in self.timers.drain() {
             drop(item);
         }
@@ -541,6 +544,8 @@ impl Scheduler {
         self.rt.sleepers.fetch_add(1, SeqCst);
         fence(SeqCst);
         if !self.has_local_work() && !self.rt.stopping() && self.rt.timers_inbox_empty() {
+            // (The last `fire_timers` fixed every relative deadline; none has begun since.)
+            debug_assert!(self.timers.pending.is_empty());
             let timeout = match self.timers.next_deadline() {
                 Some(at) => at
                     .checked_duration_since(Instant::now())
@@ -591,6 +596,8 @@ impl Scheduler {
     fn fire_timers(&self) -> usize {
         let mut woke = 0;
         let now = Instant::now();
+        // This reading fixes the relative deadlines of the waits that began since the last.
+        self.timers.resolve_pending(now);
         let now_tick = self.timers.now_tick(now);
         for item in self.timers.expire(now) {
             match item {
@@ -609,7 +616,7 @@ impl Scheduler {
                         local.armed = NO_TIMER;
                     }
                     match local.wait {
-                        NOT_WAITING | WAIT_FOREVER => {}
+                        NOT_WAITING | WAIT_FOREVER | WAIT_PENDING => {}
                         due if due <= now_tick => {
                             if process.state.notify() == crate::process::state::Notify::Enqueue {
                                 // SAFETY: `Enqueue` means it was parked, so not exited: it is
@@ -690,8 +697,9 @@ impl Scheduler {
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
                         // Its frames sit below the usable stack: never resume or unwind it
-                        // (its slot is leaked with it).
+                        // (its slot is leaked with it), nor touch a deadline in them.
                         std::mem::forget(std::mem::replace(body, Body::empty()));
+                        self.timers.pending.forget(CoreRef::as_ptr(&p));
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
                     }
@@ -736,7 +744,12 @@ impl Scheduler {
                 };
                 self.stacks.borrow_mut().put(stack);
                 match outcome {
-                    Outcome::Exit(reason) => self.finish(&p, reason),
+                    Outcome::Exit(reason) => {
+                        // A stack overflow discards the frames without drops: forget any
+                        // deadline that was in them.
+                        self.timers.pending.forget(CoreRef::as_ptr(&p));
+                        self.finish(&p, reason);
+                    }
                     Outcome::Idle(task) => {
                         *body = Body::Ready(task);
                         p.unpin();

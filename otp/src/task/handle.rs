@@ -234,7 +234,7 @@ pub(crate) fn wait_until<R>(
             core.set_current(None);
             return None;
         }
-        mailbox::wait(&core, deadline, at);
+        mailbox::wait_until(&core, deadline, at);
     }
 }
 

@@ -370,7 +370,7 @@ where
                 break;
             }
             let next_deadline = self.running.iter().filter_map(|t| t.deadline).min();
-            mailbox::wait(&core, next_deadline, at);
+            mailbox::wait_until(&core, next_deadline, at);
         }
         core.set_current(None);
     }

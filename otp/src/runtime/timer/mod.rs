@@ -10,7 +10,10 @@
 //! dropped silently); a timer aimed at a pid stops counting once that pid is dead; equal
 //! deadlines fire in the order they were set.
 
+mod deadline;
 mod wheel;
+
+pub(crate) use self::deadline::{Deadline, When};
 
 use std::{
     cell::RefCell,
@@ -22,8 +25,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use self::wheel::Wheel;
-use crate::process::core_ref::CoreRef;
+use self::{deadline::Pending, wheel::Wheel};
+use crate::process::{
+    core::{Local, WAIT_PENDING},
+    core_ref::CoreRef,
+};
 use crate::{
     process::pid::{AnyPid, Pid},
     runtime::{context, shared},
@@ -103,6 +109,8 @@ impl Eq for TimerRef {}
 pub(crate) struct Timers {
     wheel: RefCell<Wheel<TimerItem>>,
     epoch: Instant,
+    /// Relative deadlines of this scheduler's waits, fixed at its next clock reading.
+    pub(crate) pending: Pending,
 }
 
 impl Timers {
@@ -110,6 +118,7 @@ impl Timers {
         Timers {
             wheel: RefCell::new(Wheel::new()),
             epoch,
+            pending: Pending::default(),
         }
     }
 
@@ -130,6 +139,41 @@ impl Timers {
 
     pub(crate) fn insert_tick(&self, tick: u64, item: TimerItem) {
         self.wheel.borrow_mut().insert(tick, item);
+    }
+
+    /// Makes sure a process (`local` is its `Local`) has a wake-up entry at or before `tick`:
+    /// one entry serves every wait whose deadline is no earlier (`Local::armed`).
+    pub(crate) fn arm_wake(&self, local: &mut Local, process: impl FnOnce() -> CoreRef, tick: u64) {
+        if tick < local.armed {
+            local.armed = tick;
+            self.insert_tick(
+                tick,
+                TimerItem::Wake {
+                    process: process(),
+                    tick,
+                },
+            );
+        }
+    }
+
+    /// Fixes the pending relative deadlines at `now` (the scheduler's clock reading) and arms
+    /// their wake-ups.
+    pub(crate) fn resolve_pending(&self, now: Instant) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.resolve(now, |core, at| {
+            let tick = self.tick_of(at).max(1);
+            // SAFETY: a listed process is pinned to this scheduler and not running (its
+            // scheduler is), so this thread owns its `Local`; it is alive, since its deadline
+            // (on its stack) is.
+            let local = unsafe { (*core).local() };
+            if local.wait == WAIT_PENDING {
+                local.wait = tick;
+            }
+            // SAFETY: as above, the record is alive.
+            self.arm_wake(local, || unsafe { CoreRef::clone_raw(core) }, tick);
+        });
     }
 
     /// The last whole tick at `now` (what `expire(now)` fires up to).
