@@ -94,6 +94,9 @@ pub(crate) enum Suspend {
     Yield,
     /// Nothing to do until a message, a signal or a timer arrives.
     Wait,
+    /// The activation ended, its outcome left in the scheduler's hand-off cell: the coroutine
+    /// (a worker, `runtime::worker`) can run another.
+    Done,
 }
 
 /// Work a process does on a stack, from the moment it gets one until it can give it back.

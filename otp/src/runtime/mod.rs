@@ -20,6 +20,7 @@ pub(crate) mod table;
 pub(crate) mod timer;
 pub(crate) mod trap;
 mod watchdog;
+pub(crate) mod worker;
 
 use std::{
     fmt, io,

@@ -95,9 +95,10 @@ use crate::{
         budget, context, panic as rt_panic,
         shared::RuntimeShared,
         spin::{self, SpinLimit},
-        stack::{Canary, StackPool},
+        stack::{Canary, StackPool, StackProbe},
         timer::{TimerItem, Timers},
         trap,
+        worker::{Parked, Workers},
     },
 };
 
@@ -229,6 +230,14 @@ pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<(ProcRef, bool)>>,
     movable: Worker<ProcRef>,
     pub(crate) stacks: RefCell<StackPool>,
+    /// Coroutines between activations (`worker` module).
+    pub(crate) workers: Workers,
+    /// The hand-off cells between this scheduler and its workers: the activation a worker is
+    /// resumed to run (with the process it runs for), and the outcome it suspends with
+    /// (`Suspend::Done`). (A worker unwound by a drop while its process waits leaves an
+    /// outcome here, which the next one replaces: only at a runtime's teardown.)
+    job: Cell<Option<(*const ProcessCore, Box<dyn Activation>)>>,
+    outcome: Cell<Option<Outcome>>,
     pub(crate) timers: Timers,
     parker: Parker,
     reactor: Reactor,
@@ -304,6 +313,9 @@ impl Scheduler {
             run_queue: RefCell::new(VecDeque::new()),
             movable,
             stacks: RefCell::new(StackPool::new()),
+            workers: Workers::default(),
+            job: Cell::new(None),
+            outcome: Cell::new(None),
             timers: Timers::new(rt.epoch),
             parker,
             reactor,
@@ -335,6 +347,9 @@ impl Scheduler {
         self.timers.pending.clear();
         for item in self.timers.drain() {
             drop(item);
+        }
+        for worker in self.workers.drain() {
+            self.retire(worker.run);
         }
     }
 
@@ -697,8 +712,10 @@ impl Scheduler {
                     Canary::Overflowed => {
                         tracing::error!(pid = %AnyPid::from_core(p.clone()), "process overflowed its stack (canary broken); ending it");
                         // Its frames sit below the usable stack: never resume or unwind it
-                        // (its slot is leaked with it), nor touch a deadline in them.
+                        // (its slot is leaked with it), nor touch a deadline in them, nor
+                        // run or drop what it finished with (written through the overflow).
                         std::mem::forget(std::mem::replace(body, Body::empty()));
+                        std::mem::forget(self.outcome.take());
                         self.timers.pending.forget(CoreRef::as_ptr(&p));
                         self.finish(&p, ExitReason::StackOverflow);
                         return;
@@ -719,8 +736,21 @@ impl Scheduler {
                             self.push_local(p);
                         }
                     }
+                    Suspend::Done => {
+                        let outcome = self
+                            .outcome
+                            .take()
+                            .expect("a finished activation's outcome");
+                        let Body::Started(run) = std::mem::replace(body, Body::empty()) else {
+                            unreachable!()
+                        };
+                        self.park(&p, run, probe.expect("a started process has a stack"));
+                        self.ended(p, outcome);
+                    }
                 }
             }
+            // A worker's loop only returns when retired, or through a trap (a guard-page hit
+            // makes the coroutine return `StackOverflow`).
             CoroutineResult::Return(outcome) => {
                 let Body::Started(run) = std::mem::replace(body, Body::empty()) else {
                     unreachable!()
@@ -743,72 +773,114 @@ impl Scheduler {
                     }
                 };
                 self.stacks.borrow_mut().put(stack);
-                match outcome {
-                    Outcome::Exit(reason) => {
-                        // A stack overflow discards the frames without drops: forget any
-                        // deadline that was in them.
-                        self.timers.pending.forget(CoreRef::as_ptr(&p));
-                        self.finish(&p, reason);
-                    }
-                    Outcome::Idle(task) => {
-                        *body = Body::Ready(task);
-                        p.unpin();
-                        if !p.state.park() {
-                            // Something arrived while it was finishing: run it again.
-                            p.state.requeue();
-                            self.push_local(p);
-                        }
-                    }
-                    Outcome::Yield(task) => {
-                        *body = Body::Ready(task);
-                        p.unpin();
-                        p.state.requeue();
-                        self.push_yielded(p);
-                    }
-                }
+                self.ended(p, outcome);
             }
         }
     }
 
-    /// Gives a process a stack and a coroutine for its next activation: turns its `Ready` body
-    /// into a `Started` one. False if no stack could be had (the activation is then dropped).
-    fn start(&self, p: &ProcRef, body: &mut Body) -> bool {
-        let stack = match self.stacks.borrow_mut().get(p.stack_size as usize) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(pid = p.id, error = %e, "could not allocate a process stack");
-                *body = Body::empty();
-                return false;
+    /// What follows an activation's end: the process exits, or waits without a stack for its
+    /// next message (`Idle`), or for its next turn (`Yield`).
+    #[inline]
+    fn ended(&self, p: ProcRef, outcome: Outcome) {
+        let yielded = matches!(outcome, Outcome::Yield(_));
+        let task = match outcome {
+            Outcome::Exit(reason) => {
+                // A stack overflow discards the frames without drops: forget any deadline
+                // that was in them.
+                self.timers.pending.forget(CoreRef::as_ptr(&p));
+                self.finish(&p, reason);
+                return;
             }
+            Outcome::Idle(task) | Outcome::Yield(task) => task,
+        };
+        // SAFETY: as in `run_process`: this thread owns the process until it parks.
+        *unsafe { p.body() } = Body::Ready(task);
+        p.unpin();
+        if yielded {
+            p.state.requeue();
+            self.push_yielded(p);
+        } else if !p.state.park() {
+            // Something arrived while it was finishing: run it again.
+            p.state.requeue();
+            self.push_local(p);
+        }
+    }
+
+    /// Gives a process a coroutine for its next activation, a parked worker if there is one
+    /// (`worker` module), and hands it the activation: turns its `Ready` body into a `Started`
+    /// one. False if no stack could be had (the activation is then dropped).
+    fn start(&self, p: &ProcRef, body: &mut Body) -> bool {
+        let worker = match self.workers.take(p.stack_size) {
+            Some(w) => w,
+            None => match self.new_worker(p.stack_size as usize) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(pid = p.id, error = %e, "could not allocate a process stack");
+                    *body = Body::empty();
+                    return false;
+                }
+            },
         };
         // Pin it here from now on.
         p.set_home(&self.shared);
-        p.set_stack(stack.probe());
-        // Uncounted: the process's own record (its body) owns the coroutine, so the record
-        // outlives it.
-        let core: *const ProcessCore = CoreRef::as_ptr(p);
-        let publish: *const Cell<*const ProcessYielder> = &self.yielder;
+        p.set_stack(worker.probe);
         let Body::Ready(task) = std::mem::replace(body, Body::empty()) else {
             unreachable!("only a Ready body is started")
         };
+        self.job.set(Some((CoreRef::as_ptr(p), task)));
+        *body = Body::Started(worker.run);
+        true
+    }
+
+    /// A new worker coroutine on a stack of at least `size` bytes (`worker` module): it runs
+    /// the activations it finds in the hand-off cell until it finds none.
+    fn new_worker(&self, size: usize) -> std::io::Result<Parked> {
+        let stack = self.stacks.borrow_mut().get(size)?;
+        let probe = stack.probe();
+        let me: *const Scheduler = self;
         let reserve = stack.top_reserve();
         let co = Coroutine::with_stack(stack, move |yielder: &ProcessYielder, ()| {
-            // SAFETY: `publish` is this scheduler's own cell, and the closure starts on the
-            // first resume, which `run_process` makes on this scheduler's thread while the
-            // scheduler is alive (a started process never migrates; a coroutine dropped
-            // before it started never runs its closure). `Cell` is only used from that
-            // thread.
-            unsafe { (*publish).set(yielder) };
-            // SAFETY: the record's body owns this coroutine, so it is alive while it runs.
-            entry(unsafe { &*core }, task)
+            // SAFETY: `me` is this scheduler, which outlives its workers (it retires them
+            // before its loop returns), and a worker only runs on its thread, resumed by it
+            // (workers never migrate). The cells are only used from that thread.
+            let me = unsafe { &*me };
+            me.yielder.set(yielder);
+            while let Some((core, task)) = me.job.take() {
+                // SAFETY: the process table holds the record while the process runs, and it
+                // runs until this activation ends.
+                me.outcome.set(Some(entry(unsafe { &*core }, task)));
+                yielder.suspend(Suspend::Done);
+            }
+            // Retired.
+            Outcome::Exit(ExitReason::Normal)
         });
         let run = Running {
             co,
             yielder: std::ptr::null(),
         };
         // SAFETY: `reserve` is the top reserve of the stack `co` now owns.
-        *body = Body::Started(unsafe { StartedRef::place(reserve, run) });
-        true
+        let run = unsafe { StartedRef::place(reserve, run) };
+        Ok(Parked { run, probe })
+    }
+
+    /// Ends a worker: resumed with no activation, its loop returns; its stack goes back to the
+    /// pool.
+    fn retire(&self, mut run: StartedRef) {
+        debug_assert!(self.job.take().is_none());
+        if matches!(run.co.resume(()), CoroutineResult::Return(_)) {
+            self.stacks
+                .borrow_mut()
+                .put(run.into_inner().co.into_stack());
+        } else {
+            unreachable!("a worker with no activation returns");
+        }
+    }
+
+    /// After an activation ended well: a worker goes back to the pool (or is retired).
+    fn park(&self, p: &ProcRef, run: StartedRef, probe: StackProbe) {
+        if let Err(w) = self.workers.park(p.stack_size, Parked { run, probe }) {
+            self.retire(w.run);
+        }
     }
 
     /// Everything that happens when a process has exited.
@@ -917,4 +989,96 @@ pub(crate) unsafe fn schedule(p: &CoreRef) {
 /// Acquire-load helper for tests and introspection.
 pub(crate) fn switches(s: &SchedulerShared) -> u64 {
     s.switches.load(Acquire)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::mpsc, time::Duration};
+
+    use crate::{Builder, Mailbox, Message, SpawnOptions};
+
+    /// How many workers the calling process's scheduler has parked.
+    fn parked() -> usize {
+        super::context::with_scheduler(|s| s.expect("on a scheduler").workers.len())
+    }
+
+    /// An address in the caller's frame: the same for the same frame on the same stack.
+    #[inline(never)]
+    fn frame_address() -> usize {
+        let here = 0u8;
+        std::hint::black_box(&here as *const u8 as usize)
+    }
+
+    fn down(mb: &mut Mailbox<()>) -> crate::ExitReason {
+        match mb.select(Duration::from_secs(60), |_| true) {
+            Some(Message::Down { reason, .. }) => reason,
+            other => panic!("expected a DOWN, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_finished_activation_parks_its_worker_and_the_next_one_runs_on_it() {
+        let rt = Builder::new().schedulers(1).build().unwrap();
+        rt.block_on(|mut mb: Mailbox<()>| {
+            let (tx, rx) = mpsc::channel();
+            let report = move || {
+                let tx = tx.clone();
+                move || tx.send((parked(), frame_address())).unwrap()
+            };
+            crate::spawn_monitor(report());
+            assert_eq!(down(&mut mb), crate::ExitReason::Normal);
+            let after_first = parked();
+            assert!(after_first >= 1, "the first child's worker is parked");
+            crate::spawn_monitor(report());
+            assert_eq!(down(&mut mb), crate::ExitReason::Normal);
+            let (first, second) = (rx.recv().unwrap(), rx.recv().unwrap());
+            assert_eq!(
+                second.0,
+                after_first - 1,
+                "the second child took a parked worker"
+            );
+            assert_eq!(second.1, first.1, "the same worker, last in first out");
+            assert_eq!(parked(), after_first, "and gave it back");
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn workers_are_kept_by_stack_size_and_an_overflowed_one_is_not_parked() {
+        const SMALL: usize = 64 * 1024;
+        fn recurse(depth: u64) -> u64 {
+            let frame = std::hint::black_box([depth as u8; 1024]);
+            std::hint::black_box(u64::from(frame[0])) + recurse(std::hint::black_box(depth + 1))
+        }
+        let rt = Builder::new().schedulers(1).build().unwrap();
+        rt.block_on(|mut mb: Mailbox<()>| {
+            let small = || {
+                super::context::with_scheduler(|s| {
+                    let s = s.unwrap();
+                    match s.workers.take(SMALL as u32) {
+                        Some(w) => {
+                            s.workers.park(SMALL as u32, w).ok().unwrap();
+                            true
+                        }
+                        None => false,
+                    }
+                })
+            };
+            assert!(!small());
+            SpawnOptions::new().stack_size(SMALL).spawn_monitor(|| {});
+            assert_eq!(down(&mut mb), crate::ExitReason::Normal);
+            assert!(small(), "a small-stack worker is parked under its size");
+            let before = parked();
+            SpawnOptions::new().stack_size(SMALL).spawn_monitor(|| {
+                std::hint::black_box(recurse(0));
+            });
+            assert_eq!(down(&mut mb), crate::ExitReason::StackOverflow);
+            assert_eq!(
+                parked(),
+                before - 1,
+                "the overflowed worker is gone, not parked"
+            );
+        })
+        .unwrap();
+    }
 }

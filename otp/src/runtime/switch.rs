@@ -31,5 +31,6 @@ pub(crate) fn suspend(why: Suspend) {
         // A waiter (receive, sleep) goes on to look at its mailbox itself, taking signals in
         // arrival order as it does.
         Suspend::Wait => {}
+        Suspend::Done => unreachable!("only a worker's loop is done"),
     }
 }
