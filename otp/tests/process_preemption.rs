@@ -503,3 +503,48 @@ fn a_process_spawned_by_a_spinner_runs_on_the_other_scheduler() {
         },
     );
 }
+
+/// Sets its flag when cast to.
+struct Releaser(Arc<AtomicBool>);
+
+impl otp::gen_server::GenServer for Releaser {
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+    type Continue = ();
+    fn handle_cast(&mut self, (): ()) -> otp::gen_server::CastResult {
+        self.0.store(true, SeqCst);
+        otp::gen_server::CastResult::noreply()
+    }
+}
+
+/// A server woken by a process that then holds its scheduler goes first in line there (the
+/// slot a call's server runs from); the watchdog must let the other scheduler take it anyway.
+#[test]
+fn a_server_woken_by_a_spinner_runs_on_the_other_scheduler() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    run_with(
+        Builder::new()
+            .schedulers(2)
+            .long_schedule_threshold(Duration::from_millis(50)),
+        &stop,
+        move |mut mb: Mailbox<&'static str>| {
+            let me = mb.pid();
+            let server = otp::gen_server::start_link(Releaser(s.clone())).unwrap();
+            otp::spawn(move || {
+                // Let the other scheduler go idle and park (not needed for correctness).
+                otp::sleep(Duration::from_millis(200));
+                // The idle server wakes onto this scheduler, which is about to be held
+                // without a safe point until the server has run.
+                server.cast(()).unwrap();
+                while !s.load(SeqCst) {
+                    std::hint::spin_loop();
+                }
+                me.send("spinner done");
+            });
+            assert_eq!(recv(&mut mb), "spinner done");
+        },
+    );
+}

@@ -7,11 +7,16 @@
 //!   processes through its `inbox`.
 //! * `movable`: a work-stealing deque of processes that hold no stack yet (spawned, not started).
 //!   Only these move between schedulers: the **migration rule** (`book/src/internals/`).
+//!   In front of its LIFO end sits `next`, a one-process slot for the movable process woken
+//!   last (a behaviour process between messages: a call's server), which costs one swap to
+//!   take where the deque's last entry costs a fence and a compare-exchange. A thief takes it
+//!   only from a scheduler the watchdog marked stuck.
 //! * a timer wheel, a stack pool, and the reduction budget of the process it is running.
 //!
 //! # Picking the next process
 //!
-//! Pinned run queue, then the inbox, then the movable deque, then the global injector; every
+//! Pinned run queue, then the inbox, then `next` and the movable deque, then the global
+//! injector; every
 //! 61st pick looks at timers and the injector first, and every 1021st at the *oldest* entry of
 //! the (LIFO) movable deque, so nothing starves (Go's trick). An idle
 //! scheduler spins a little, stealing from others, then parks until it is handed work or its
@@ -64,8 +69,8 @@ use std::{
     io,
     sync::{
         atomic::{
-            fence, AtomicBool, AtomicU64, AtomicU8,
-            Ordering::{Acquire, Relaxed, Release, SeqCst},
+            fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8,
+            Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst},
         },
         Arc,
     },
@@ -136,6 +141,23 @@ impl ProcRef {
     }
 }
 
+impl ProcRef {
+    /// The record's address, for a slot that holds the reference as a pointer.
+    fn into_ptr(self) -> *mut ProcessCore {
+        CoreRef::as_ptr(&self.0).cast_mut()
+    }
+
+    /// The reference [`into_ptr`](Self::into_ptr) gave.
+    ///
+    /// # Safety
+    ///
+    /// `p` comes from `into_ptr`, and is taken back once.
+    unsafe fn from_ptr(p: *mut ProcessCore) -> ProcRef {
+        // SAFETY: the caller's contract: a live record's `as_ptr`; uncounted as before.
+        ProcRef(std::mem::ManuallyDrop::new(unsafe { CoreRef::from_raw(p) }))
+    }
+}
+
 impl std::ops::Deref for ProcRef {
     type Target = CoreRef;
     #[inline]
@@ -191,9 +213,32 @@ pub(crate) struct SchedulerShared {
     drained: AtomicU64,
     /// Set by the watchdog while one process holds this scheduler too long.
     pub(crate) stuck: AtomicBool,
+    /// The movable process woken last on this scheduler (null: none), run before its movable
+    /// deque: a slot in front of the deque's LIFO end, which a call's server goes through on
+    /// every call. Taking the deque's last entry costs a fence and a compare-exchange (the
+    /// deque must fend off thieves); the slot costs one swap, and nothing when empty. Only
+    /// the owner fills it (a plain store when empty); the owner empties it with a swap, a
+    /// thief with a compare-exchange, and only while the scheduler is `stuck`: otherwise the
+    /// slot holds the partner of the process running (the steal rule for a lone unstarted
+    /// process). Its own line: the owner writes it on every call, thieves read the fields
+    /// above on every look.
+    next: CachePadded<AtomicPtr<ProcessCore>>,
 }
 
 impl SchedulerShared {
+    /// A thief's take of the `next` slot (only while the scheduler is stuck).
+    fn steal_next(&self) -> Option<ProcRef> {
+        let p = self.next.load(Acquire);
+        if p.is_null() {
+            return None;
+        }
+        self.next
+            .compare_exchange(p, std::ptr::null_mut(), Acquire, Relaxed)
+            .ok()
+            // SAFETY: it was in the slot, which we emptied: ours to take, once.
+            .map(|p| unsafe { ProcRef::from_ptr(p) })
+    }
+
     /// Hands a pinned process to this scheduler from another thread.
     fn push_remote(&self, p: ProcRef) {
         self.inbox.push(p);
@@ -292,6 +337,7 @@ pub(crate) fn create(n: usize) -> io::Result<(Vec<Arc<SchedulerShared>>, Vec<Thr
                 running: CachePadded::new(AtomicU64::new(0)),
                 drained: AtomicU64::new(0),
                 stuck: AtomicBool::new(false),
+                next: CachePadded::new(AtomicPtr::new(std::ptr::null_mut())),
             });
             Ok((shared, (worker, parker, reactor)))
         })
@@ -372,6 +418,40 @@ impl Scheduler {
         }
     }
 
+    /// Queues a movable process woken on this thread: into the `next` slot; one already there
+    /// moves on to the movable deque.
+    fn push_woken(&self, p: ProcRef) {
+        let slot = &self.shared.next;
+        if slot.load(Relaxed).is_null() {
+            // Only this thread fills the slot, so it stays empty until this store.
+            slot.store(p.into_ptr(), Release);
+            return;
+        }
+        let older = slot.swap(p.into_ptr(), AcqRel);
+        if !older.is_null() {
+            // SAFETY: taken out of the slot by the swap: ours, once.
+            self.push_new(unsafe { ProcRef::from_ptr(older) });
+        }
+    }
+
+    /// The owner's take of the `next` slot.
+    #[inline]
+    fn take_next(&self) -> Option<ProcRef> {
+        let slot = &self.shared.next;
+        if slot.load(Relaxed).is_null() {
+            return None;
+        }
+        let p = slot.swap(std::ptr::null_mut(), Acquire);
+        // SAFETY: taken out of the slot by the swap: ours, once.
+        (!p.is_null()).then(|| unsafe { ProcRef::from_ptr(p) })
+    }
+
+    /// The next movable process to run here: the `next` slot, else the deque's newest.
+    #[inline]
+    fn take_movable(&self) -> Option<ProcRef> {
+        self.take_next().or_else(|| self.movable.pop())
+    }
+
     /// Queues a pinned process woken on this thread.
     fn push_local(&self, p: ProcRef) {
         self.run_queue.borrow_mut().push_back((p, false));
@@ -415,7 +495,7 @@ impl Scheduler {
                 return Some(p);
             }
         }
-        if let Some(p) = self.movable.pop() {
+        if let Some(p) = self.take_movable() {
             return Some(p);
         }
         if let Some(p) = self.take_started() {
@@ -426,7 +506,7 @@ impl Scheduler {
             if let Some(p) = self.take_started() {
                 return Some(p);
             }
-            if let Some(p) = self.movable.pop() {
+            if let Some(p) = self.take_movable() {
                 return Some(p);
             }
         }
@@ -479,6 +559,7 @@ impl Scheduler {
         !self.run_queue.borrow().is_empty()
             || !self.shared.inbox.is_empty()
             || !self.movable.is_empty()
+            || !self.shared.next.load(Relaxed).is_null()
             || !self.rt.injector.is_empty()
     }
 
@@ -507,6 +588,11 @@ impl Scheduler {
             let stuck = victim.stuck.load(Relaxed);
             if (*looks < STEAL_PATIENCE || !backlog) && !stuck {
                 continue;
+            }
+            if stuck {
+                if let Some(p) = victim.steal_next() {
+                    return Some(p);
+                }
             }
             loop {
                 match victim.stealer.steal_batch_and_pop(&self.movable) {
@@ -979,7 +1065,7 @@ pub(crate) unsafe fn schedule(p: &CoreRef) {
         None => unreachable!("woke process {} that never ran", p.id),
     };
     context::with_scheduler(|s| match s {
-        Some(s) if movable => s.push_new(p),
+        Some(s) if movable => s.push_woken(p),
         Some(s) if std::ptr::eq(Arc::as_ptr(&s.shared), home) => s.push_local(p),
         // SAFETY: `home` points into `p`'s own counted reference, and `p` is alive here.
         _ => unsafe { &*home }.push_remote(p),
