@@ -206,10 +206,11 @@ impl<G: GenServer> Server<G> {
     #[track_caller]
     fn request(&self, request: G::Call, what: &str) -> Result<reply::Waiter<G::Reply>, CallError> {
         let pid = self.resolve().ok_or(CallError::NoProc)?;
-        if std::ptr::eq(context::current_raw(), CoreRef::as_ptr(pid.as_any().core())) {
+        let me = context::expect_process(what);
+        if CoreRef::ptr_eq(&me, pid.as_any().core()) {
             return Err(CallError::CallingSelf);
         }
-        let (promise, waiter) = reply::slot(what);
+        let (promise, waiter) = reply::slot_for(me);
         if !pid
             .as_any()
             .core()
