@@ -28,7 +28,6 @@ use crate::{
     },
     runtime::timer::{cancel_timer, send_after, TimerRef},
     runtime::{budget, panic as rt_panic},
-    Timeout,
 };
 
 /// What a server's mailbox holds.
@@ -152,7 +151,7 @@ impl<G: GenServer> Driver<G> {
     /// Handles what is in the mailbox, then gives the stack back.
     fn serve(mut self: Box<Self>, mut mb: Mailbox<Envelope<G>>) -> Outcome {
         loop {
-            let Some(message) = mb.select(Timeout::After(Duration::ZERO), |_| true) else {
+            let Some(message) = mb.next_now() else {
                 // Idle: no stack, and no spare mailbox memory either.
                 mb.release_spare_capacity();
                 return Outcome::Idle(self);

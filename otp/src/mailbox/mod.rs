@@ -373,6 +373,32 @@ impl<M: Send + 'static> Mailbox<M> {
     }
 }
 
+impl<M: Send + 'static> Mailbox<M> {
+    /// The oldest message of any kind, if one is waiting: `select(Duration::ZERO, |_| true)`
+    /// without the scan's bookkeeping, for a behaviour's loop, which takes every message in
+    /// order.
+    pub(crate) fn next_now(&mut self) -> Option<Message<M>> {
+        let core = &self.core;
+        loop {
+            core.check_exit();
+            // SAFETY: we are the process; short borrow.
+            if let Some(node) = unsafe { core.local() }.private.pop_front() {
+                return Some(self.taken(node));
+            }
+            match core.next_incoming() {
+                Incoming::Message(node) => return Some(self.taken(node)),
+                // A signal may have queued a system message or doomed the process.
+                Incoming::Signal => {}
+                Incoming::Empty => {
+                    core.set_current(None);
+                    budget::consume(1);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 /// The private-queue node at `index`, if any. Called by the process itself.
 fn next_unscanned(core: &ProcessCore, index: usize) -> Option<NonNull<Header>> {
     // SAFETY: we are the process; the borrow ends before we return.
@@ -548,4 +574,48 @@ pub fn sleep(duration: Duration) {
         wait_until(&core, Some(deadline), at);
     }
     core.set_current(None);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{Builder, ExitReason, Mailbox, Message};
+
+    /// `next_now` takes every message in arrival order, parked ones (skipped by a selective
+    /// receive) first, a system message among them, and says `None` when nothing waits.
+    #[test]
+    fn next_now_takes_everything_in_arrival_order() {
+        let rt = Builder::new().schedulers(1).build().unwrap();
+        rt.block_on(|mut mb: Mailbox<u8>| {
+            let me = mb.pid();
+            me.send(1);
+            // Skips 1 (parks it in the private queue), finds nothing else.
+            assert_eq!(mb.receive_if_timeout(Duration::ZERO, |m| *m == 9), None);
+            me.send(2);
+            let (child, reference) = crate::spawn_monitor(|| {});
+            // Gone from the table only after its DOWN was sent.
+            while crate::process::alive(&child) {
+                crate::yield_now();
+            }
+            me.send(3);
+            let mut got = Vec::new();
+            while let Some(m) = mb.next_now() {
+                got.push(match m {
+                    Message::User(n) => n.to_string(),
+                    Message::Down {
+                        reference: r,
+                        reason,
+                        ..
+                    } => {
+                        assert_eq!((r, reason), (reference, ExitReason::Normal));
+                        "DOWN".to_owned()
+                    }
+                    other => panic!("{other:?}"),
+                });
+            }
+            assert_eq!(got, ["1", "2", "DOWN", "3"]);
+        })
+        .unwrap();
+    }
 }

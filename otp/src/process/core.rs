@@ -320,6 +320,11 @@ impl PrivateQueue {
         self.0.as_ref()?.get(index).copied()
     }
 
+    /// Takes the oldest node.
+    pub(crate) fn pop_front(&mut self) -> Option<NonNull<Header>> {
+        self.0.as_mut()?.pop_front()
+    }
+
     /// Removes `node`, expected at `hint`.
     pub(crate) fn remove(&mut self, hint: usize, node: NonNull<Header>) {
         let Some(q) = self.0.as_mut() else { return };

@@ -145,7 +145,10 @@ pub(crate) fn slot<T>(what: &str) -> (Promise<T>, Waiter<T>) {
 
 /// [`slot`] for `waiter`, which must be the calling process.
 pub(crate) fn slot_for<T>(waiter: CoreRef) -> (Promise<T>, Waiter<T>) {
-    debug_assert!(std::ptr::eq(context::current_raw(), CoreRef::as_ptr(&waiter)));
+    debug_assert!(std::ptr::eq(
+        context::current_raw(),
+        CoreRef::as_ptr(&waiter)
+    ));
     let block = node_cache::alloc(Layout::new::<Slot<T>>()).cast::<Slot<T>>();
     // SAFETY: `block` is fresh memory with `Slot<T>`'s layout, ours alone until we hand out the
     // two owners below.
