@@ -636,36 +636,42 @@ impl Scheduler {
             }
         }
         self.rt.spinning.fetch_sub(1, SeqCst);
-        self.spin.wasted();
-        // Sleep: in epoll if sockets may wake us, else on the parker (module docs).
+        // Sleep: in epoll if sockets may wake us, else on the parker (module docs). Whether
+        // the spin that ran out was wasted is judged by how the sleep ends (`spin` docs).
         let polling = self.reactor.shared.has_registrations();
         self.shared
             .sleeping
             .store(if polling { POLLING } else { PARKED }, SeqCst);
         self.rt.sleepers.fetch_add(1, SeqCst);
         fence(SeqCst);
-        if !self.has_local_work() && !self.rt.stopping() && self.rt.timers_inbox_empty() {
-            // (The last `fire_timers` fixed every relative deadline; none has begun since.)
-            debug_assert!(self.timers.pending.is_empty());
-            let timeout = match self.timers.next_deadline() {
-                Some(at) => at
-                    .checked_duration_since(Instant::now())
-                    .filter(|d| !d.is_zero()),
-                None => Some(Duration::from_millis(100)),
-            };
-            if let Some(timeout) = timeout {
-                let slept = Instant::now();
-                if polling {
-                    self.reactor.poll(Some(timeout));
+        let short_by_peer =
+            if !self.has_local_work() && !self.rt.stopping() && self.rt.timers_inbox_empty() {
+                // (The last `fire_timers` fixed every relative deadline; none has begun since.)
+                debug_assert!(self.timers.pending.is_empty());
+                let timeout = match self.timers.next_deadline() {
+                    Some(at) => at
+                        .checked_duration_since(Instant::now())
+                        .filter(|d| !d.is_zero()),
+                    None => Some(Duration::from_millis(100)),
+                };
+                if let Some(timeout) = timeout {
+                    let slept = Instant::now();
+                    if polling {
+                        self.reactor.poll(Some(timeout));
+                    } else {
+                        self.parker.park_timeout(timeout);
+                    }
+                    // A peer woke us sooner than a long spin would have lasted.
+                    slept.elapsed() < spin::SHORT_SLEEP && self.has_peer_work()
                 } else {
-                    self.parker.park_timeout(timeout);
+                    // A timer is due now: nothing a peer did.
+                    false
                 }
-                // A peer woke us sooner than a long spin would have lasted.
-                if slept.elapsed() < spin::SHORT_SLEEP && self.has_peer_work() {
-                    self.spin.paid();
-                }
-            }
-        }
+            } else {
+                // Work came between the spin and the sleep: from a peer, the spin nearly paid.
+                self.has_peer_work()
+            };
+        self.spin.ran_out(short_by_peer);
         self.rt.sleepers.fetch_sub(1, SeqCst);
         self.shared.sleeping.store(AWAKE, SeqCst);
         self.rt.take_timer_inbox(&self.timers);

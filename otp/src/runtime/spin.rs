@@ -10,13 +10,17 @@
 //! work from peers.
 //!
 //! * A spin that ends because a peer handed over work **paid**: the limit doubles.
-//! * A sleep that a peer ends within [`SHORT_SLEEP`] would have been won by a longer spin:
-//!   the limit doubles too (otherwise a scheduler whose peer hands it work a little less
-//!   often than the current limit covers would shrink its spin to nothing and pay a wake-up
-//!   every time).
-//! * A spin that runs to its limit without any work, or ends only because a socket became
-//!   ready or a timer fired (the kernel would have woken a sleeper for those just the same),
-//!   was **wasted**: the limit halves.
+//! * A spin that runs to its limit is judged by the sleep that follows it. If a peer ends that
+//!   sleep within [`SHORT_SLEEP`] (or hands over work before it begins), a longer spin would
+//!   have won: the limit doubles. Otherwise, and for a spin that ends only because a socket
+//!   became ready or a timer fired (the kernel would have woken a sleeper for those just the
+//!   same), it was **wasted**: the limit halves.
+//!
+//! The verdict on a spin that ran out waits for its sleep's end on purpose. Halving before the
+//! sleep and doubling after an early wake-up, as an earlier version did, cancel out: a
+//! scheduler whose peer hands it work a little less often than its current limit covers kept
+//! that too-short limit for ever, paying a futex wake-up each time (a ring split over two
+//! schedulers parked one to three times a lap, and a hop cost up to twice as much).
 //!
 //! The limit stays within [`MIN_ROUNDS`]..=[`MAX_ROUNDS`]. Message passing between schedulers
 //! (a ping-pong pair split over two cores, a ring, fan-in) keeps it at the top; a network server
@@ -78,6 +82,16 @@ impl SpinLimit {
         self.rounds
             .set((self.rounds.get() / 2).clamp(MIN_ROUNDS, MAX_ROUNDS));
     }
+
+    /// The verdict on a spin that ran to its limit, once the sleep after it is over: `by_peer`
+    /// if a peer ended that sleep within [`SHORT_SLEEP`] (or handed over work before it began).
+    pub(crate) fn ran_out(&self, by_peer: bool) {
+        if by_peer {
+            self.paid();
+        } else {
+            self.wasted();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +124,25 @@ mod tests {
         }
         assert_eq!(&seen[..5], &[4, 8, 16, 32, 64]);
         assert!(seen[5..].iter().all(|&r| r == MAX_ROUNDS));
+    }
+
+    /// A peer that hands work over a little after each spin runs out grows the spin until it
+    /// covers the gap (halving first, then doubling, kept it where it was).
+    #[test]
+    fn spins_that_run_out_just_before_a_peer_hands_over_work_grow() {
+        let limit = SpinLimit::default();
+        for _ in 0..10 {
+            limit.wasted();
+        }
+        limit.paid();
+        limit.paid();
+        assert_eq!(limit.rounds(), 8);
+        for expected in [16, 32, 64, 64] {
+            limit.ran_out(true);
+            assert_eq!(limit.rounds(), expected);
+        }
+        limit.ran_out(false);
+        assert_eq!(limit.rounds(), 32);
     }
 
     #[test]
