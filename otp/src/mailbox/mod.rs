@@ -400,6 +400,7 @@ impl<M: Send + 'static> Mailbox<M> {
 }
 
 /// The private-queue node at `index`, if any. Called by the process itself.
+#[inline]
 fn next_unscanned(core: &ProcessCore, index: usize) -> Option<NonNull<Header>> {
     // SAFETY: we are the process; the borrow ends before we return.
     unsafe { core.local() }.private.get(index)
@@ -514,15 +515,31 @@ pub(crate) fn wait(core: &CoreRef, deadline: Pin<&Deadline>, at: &'static Locati
         std::thread::yield_now();
         return;
     }
+    let wait = match deadline.when() {
+        When::Never => WAIT_FOREVER,
+        When::At(_) | When::After(_) => arm(core, deadline),
+    };
+    // SAFETY: we are the process; short borrow.
+    unsafe { core.local() }.wait = wait;
+    core.set_current(Some(at));
+    switch::suspend(Suspend::Wait);
+    // SAFETY: we are the process again; short borrow.
+    unsafe { core.local() }.wait = NOT_WAITING;
+}
+
+/// The wake-up for a wait with a deadline: a timer in the wheel for a fixed one, an entry in
+/// the scheduler's pending list for a relative one not fixed yet. Returns the `Local::wait`
+/// word. Out of line: a wait for ever, the common case, needs neither.
+#[inline(never)]
+fn arm(core: &CoreRef, deadline: Pin<&Deadline>) -> u64 {
     context::with_scheduler(|s| {
         let s = s.expect("a process runs on a scheduler");
-        // SAFETY: we are the process; short borrow.
-        let local = unsafe { core.local() };
-        local.wait = match deadline.when() {
+        match deadline.when() {
             When::Never => WAIT_FOREVER,
             When::At(d) => {
                 let tick = s.timers.tick_of(d).max(1);
-                s.timers.arm_wake(local, || core.clone(), tick);
+                // SAFETY: we are the process; short borrow.
+                s.timers.arm_wake(unsafe { core.local() }, || core.clone(), tick);
                 tick
             }
             When::After(_) => {
@@ -531,12 +548,8 @@ pub(crate) fn wait(core: &CoreRef, deadline: Pin<&Deadline>, at: &'static Locati
                 unsafe { s.timers.pending.add(deadline, CoreRef::as_ptr(core)) };
                 WAIT_PENDING
             }
-        };
-    });
-    core.set_current(Some(at));
-    switch::suspend(Suspend::Wait);
-    // SAFETY: we are the process again; short borrow.
-    unsafe { core.local() }.wait = NOT_WAITING;
+        }
+    })
 }
 
 /// [`wait`] for an absolute deadline (`None`: for ever).

@@ -200,10 +200,12 @@ impl Queue {
     }
 
     /// The stub's address. Only its `next` (an atomic) is ever written through it.
+    #[inline]
     fn stub(&self) -> *mut Link {
         ptr::from_ref(&self.stub).cast_mut()
     }
 
+    #[inline]
     fn or_stub(&self, p: *mut Link) -> *mut Link {
         if p.is_null() {
             self.stub()
@@ -213,6 +215,7 @@ impl Queue {
     }
 
     /// Appends a node. Callable from any thread.
+    #[inline]
     pub(crate) fn push(&self, node: NonNull<Header>) {
         // SAFETY: a header starts with its link (`#[repr(C)]`, first field), and the node is
         // owned by the caller and not yet shared.
@@ -225,6 +228,7 @@ impl Queue {
     ///
     /// `node` must be the stub while it is out of the queue (only `pop` pushes it), or the link
     /// of a node the caller owns and has not shared.
+    #[inline]
     unsafe fn push_link(&self, node: *mut Link) {
         // SAFETY: per the contract, nobody else reads or writes this link now.
         unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
@@ -241,6 +245,7 @@ impl Queue {
     ///
     /// Only one thread may call `pop` at a time, always with this queue's own `head`
     /// (invariant 2).
+    #[inline]
     pub(crate) unsafe fn pop(&self, head: &Head) -> Pop {
         // SAFETY: single consumer (the caller's contract), so `head` is ours.
         let head = unsafe { &mut *head.0.get() };

@@ -312,15 +312,18 @@ pub(crate) fn behaviour_meta<M: 'static, F: ?Sized, H>() -> &'static ProcessMeta
 pub(crate) struct PrivateQueue(Option<Box<VecDeque<NonNull<Header>>>>);
 
 impl PrivateQueue {
+    #[inline]
     pub(crate) fn push_back(&mut self, node: NonNull<Header>) {
         self.0.get_or_insert_with(Box::default).push_back(node);
     }
 
+    #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<NonNull<Header>> {
         self.0.as_ref()?.get(index).copied()
     }
 
     /// Takes the oldest node.
+    #[inline]
     pub(crate) fn pop_front(&mut self) -> Option<NonNull<Header>> {
         self.0.as_mut()?.pop_front()
     }
@@ -530,6 +533,7 @@ impl CoreRef {
     /// already exited (then nobody will ever read the message; it is dropped with the record).
     /// True means the process either reads it or drops it when it exits, with its exit reason
     /// known to destructors (`dying`).
+    #[inline]
     pub(crate) fn send_user<M: Send + 'static>(&self, msg: M) -> bool {
         debug_assert_eq!((self.meta.type_id)(), TypeId::of::<M>());
         self.push(Node::alloc(TAG_USER, msg))
@@ -540,6 +544,7 @@ impl CoreRef {
         self.push(Node::alloc(TAG_SIGNAL, signal));
     }
 
+    #[inline]
     fn push(&self, node: NonNull<Header>) -> bool {
         self.sent.fetch_add(1, Relaxed);
         self.queue.push(node);
@@ -550,6 +555,7 @@ impl CoreRef {
     /// Whatever the waker published before this call (a message, a reply) is seen by the
     /// process when it next runs (the scheduling protocol in `state`). Callable from any thread.
     /// Returns false if the process had exited.
+    #[inline]
     pub(crate) fn wake(&self) -> bool {
         match self.state.notify() {
             Notify::Enqueue => {
@@ -729,6 +735,7 @@ impl ProcessCore {
     }
 
     /// Counts one message as received (it left the private queue).
+    #[inline]
     pub(crate) fn mark_taken(&self) {
         // Only the owner writes `taken`: load + store instead of a locked add.
         self.taken
@@ -796,6 +803,7 @@ impl ProcessCore {
     }
 
     /// Where a woken process goes; `None` if it never ran (then it is never parked).
+    #[inline]
     pub(crate) fn placement(&self) -> Option<Placement<'_>> {
         let home = self.home.load(Acquire);
         let movable = home.addr() & MOVABLE != 0;
@@ -822,11 +830,13 @@ impl ProcessCore {
     }
 
     /// The process's stack, if it has one.
+    #[inline]
     pub(crate) fn stack(&self) -> Option<StackProbe> {
         StackProbe::from_word(self.stack.load(Acquire))
     }
 
     /// Records where the process is blocked (for `process::info`).
+    #[inline]
     pub(crate) fn set_current(&self, at: Option<&'static Location<'static>>) {
         let p = at.map_or(std::ptr::null_mut(), |l| std::ptr::from_ref(l).cast_mut());
         self.current.store(p, Release);

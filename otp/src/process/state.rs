@@ -61,6 +61,7 @@ impl SchedState {
     }
 
     /// Rule 1, after a push.
+    #[inline]
     pub(crate) fn notify(&self) -> Notify {
         let prev = self.0.fetch_or(NOTIFIED, AcqRel);
         if prev == IDLE {
@@ -73,6 +74,7 @@ impl SchedState {
     }
 
     /// Rule 2: a scheduler starts running the process. Returns false if it already exited.
+    #[inline]
     pub(crate) fn start_running(&self) -> bool {
         let prev = self.0.swap(RUNNING, AcqRel);
         if prev & !NOTIFIED == EXITED {
@@ -84,6 +86,7 @@ impl SchedState {
 
     /// Rule 3. `true` if parked; `false` if it was notified meanwhile (then it is `RUNNING`
     /// again, notification consumed, and the caller must run or requeue it).
+    #[inline]
     pub(crate) fn park(&self) -> bool {
         match self.0.compare_exchange(RUNNING, IDLE, AcqRel, Acquire) {
             Ok(_) => true,

@@ -35,6 +35,7 @@ pub(crate) fn enter(s: &Scheduler) -> impl Drop + '_ {
 /// the caller: that is sound because a started process never changes threads (only processes
 /// holding no stack migrate, module `scheduler`), so the thread after a switch is the thread
 /// before it.
+#[inline]
 pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&Scheduler>) -> R) -> R {
     let p = SCHEDULER.with(Cell::get);
     // SAFETY: the pointer is set by `enter` to a scheduler that lives on this thread's stack for

@@ -49,6 +49,7 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
+    #[inline]
     fn new(when: When) -> Deadline {
         Deadline {
             when: Cell::new(when),
@@ -58,21 +59,25 @@ impl Deadline {
     }
 
     /// No deadline.
+    #[inline]
     pub(crate) fn never() -> Deadline {
         Deadline::new(When::Never)
     }
 
     /// At `at`, or never for `None`.
+    #[inline]
     pub(crate) fn at(at: Option<Instant>) -> Deadline {
         Deadline::new(at.map_or(When::Never, When::At))
     }
 
     /// `d` from now, the clock read only if the wait outlasts the scheduler's next reading.
+    #[inline]
     pub(crate) fn after(d: Duration) -> Deadline {
         Deadline::new(When::After(d))
     }
 
     /// [`Timeout::Infinity`] is never; [`Timeout::After`] is [`Deadline::after`].
+    #[inline]
     pub(crate) fn from_timeout(timeout: Timeout) -> Deadline {
         match timeout {
             Timeout::Infinity => Deadline::never(),
@@ -80,12 +85,14 @@ impl Deadline {
         }
     }
 
+    #[inline]
     pub(crate) fn when(&self) -> When {
         self.when.get()
     }
 
     /// Whether the deadline has passed. One not fixed yet has not: its wait wakes when its
     /// timer says so.
+    #[inline]
     pub(crate) fn passed(&self) -> bool {
         match self.when.get() {
             When::At(at) => Instant::now() >= at,
@@ -93,12 +100,14 @@ impl Deadline {
         }
     }
 
+    #[inline]
     fn registered(&self) -> bool {
         self.slot.get() != 0
     }
 }
 
 impl Drop for Deadline {
+    #[inline]
     fn drop(&mut self) {
         if self.registered() {
             context::with_scheduler(|s| {
