@@ -8,6 +8,7 @@
 #   ONLY=ring benches/compare.sh      # only configs whose id contains "ring" (as run.sh)
 #   SCHED1=0 benches/compare.sh       # skip the single-scheduler variants
 #   ANCHORS=/path/to/anchors RESULTS=/tmp/out TIMEOUT=300 benches/compare.sh
+#   PROFILE=release benches/compare.sh   # our binaries from a plain release build
 #
 # BEAM configs need `elixir`, Go configs need `go`; without them only our figures are shown
 # (ratios n/a). Output (RESULTS, default target/compare/): raw.txt (every bench= line tagged
@@ -21,6 +22,9 @@ ROUNDS=${ROUNDS:-5}
 ONLY=${ONLY:-}
 SCHED1=${SCHED1:-1}
 TIMEOUT=${TIMEOUT:-300}
+# The cargo profile our binaries are built with: release-lto (the workspace's Cargo.toml) by
+# default.
+PROFILE=${PROFILE:-release-lto}
 OUT=${RESULTS:-$ROOT/target/compare}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -31,15 +35,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --- build ours ---------------------------------------------------------------------------
-echo "== building otp-benches (release)" >&2
-(cd "$ROOT" && cargo build --release -p otp-benches)
+echo "== building otp-benches (profile $PROFILE)" >&2
+(cd "$ROOT" && cargo build --profile "$PROFILE" -p otp-benches)
 TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 # A private copy, so a rebuild by someone else during the run cannot swap binaries under us.
 mkdir -p "$tmp/otp"
 for b in spawn_idle spawn_exit ring ping_pong skynet fan_in selective_receive genserver_call \
   genserver_idle supervisor_restart; do
-  cp "$TARGET_DIR/release/$b" "$tmp/otp/"
+  cp "$TARGET_DIR/$PROFILE/$b" "$tmp/otp/"
 done
 OTP=$tmp/otp
 
@@ -68,7 +72,7 @@ fi
   echo "date: $(date -u +%FT%TZ)"
   echo "host: $(uname -srm), cpus=$(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
   echo "mem: $(grep MemTotal /proc/meminfo | sed 's/  */ /g')"
-  echo "otp-rs: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- 2>/dev/null || echo ' (+ uncommitted changes)'), $(rustc --version)"
+  echo "otp-rs: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- 2>/dev/null || echo ' (+ uncommitted changes)'), $(rustc --version), profile $PROFILE"
   if [ "$HAVE_BEAM" = 1 ]; then
     echo "erlang: $(erl -noshell -eval 'io:format("~s erts-~s", [erlang:system_info(otp_release), erlang:system_info(version)]), halt().')"
     echo "elixir: $(elixir --version 2>/dev/null | tail -1)"

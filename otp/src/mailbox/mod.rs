@@ -539,7 +539,8 @@ fn arm(core: &CoreRef, deadline: Pin<&Deadline>) -> u64 {
             When::At(d) => {
                 let tick = s.timers.tick_of(d).max(1);
                 // SAFETY: we are the process; short borrow.
-                s.timers.arm_wake(unsafe { core.local() }, || core.clone(), tick);
+                let local = unsafe { core.local() };
+                s.timers.arm_wake(local, || core.clone(), tick);
                 tick
             }
             When::After(_) => {

@@ -33,20 +33,26 @@
 use std::{cell::Cell, time::Duration};
 
 /// The longest spin, in rounds (each round: a look at every queue and peer, then 64 pause
-/// instructions; 64 rounds are about 40 µs on the machine of `benches/README.md`).
-pub(crate) const MAX_ROUNDS: u32 = 64;
+/// instructions). On the machine of `benches/README.md` a pause takes about 25 ns and a round
+/// about 1.7 µs, so the longest spin is about 220 µs: longer than a lap of `ring 1000 1000`
+/// split over two schedulers, whose token leaves a scheduler for up to a lap at a time. Against
+/// 64 rounds (about 105 µs), 128 took that ring from 69.6 to 65.6 ns per hop (medians of nine
+/// interleaved runs), 256 to 60.1; but with 256, `apps/kv` under pipelined `redis-benchmark` on
+/// the same two cores lost about a tenth of its requests per second (the spin's core is the
+/// benchmark client's), while 64 and 128 did the same within the noise (four runs each).
+pub(crate) const MAX_ROUNDS: u32 = 128;
 /// The shortest spin: a couple of looks at the peers before sleeping.
 pub(crate) const MIN_ROUNDS: u32 = 2;
 /// A sleep that a peer ends sooner than this counts as a spin that would have paid.
 ///
-/// Longer than the longest spin on purpose: the measured time includes the wake-up itself (the
-/// peer's futex or eventfd call and the kernel rescheduling this thread, tens of microseconds
-/// on a virtual machine), and work handed over that soon after the sleep began says the peer
-/// is trading work with this scheduler at a pace a spin keeps up with. Measured on
-/// `ring 1000 1000`, whose token leaves a scheduler for stretches of a few tens of
+/// Long on purpose (about as long as the longest spin): the measured time includes the wake-up
+/// itself (the peer's futex or eventfd call and the kernel rescheduling this thread, tens of
+/// microseconds on a virtual machine), and work handed over that soon after the sleep began
+/// says the peer is trading work with this scheduler at a pace a spin keeps up with. Measured
+/// on `ring 1000 1000`, whose token leaves a scheduler for stretches of a few tens of
 /// microseconds: with 50 µs the limit decayed to the floor and a hop cost 1.8x as much; with
-/// 200 µs it matches a fixed 64-round spin, while `apps/kv` under `redis-benchmark` still
-/// spends 38% less CPU per request than with the fixed spin.
+/// 200 µs it matched a fixed 64-round spin (then the longest), while `apps/kv` under
+/// `redis-benchmark` still spent 38% less CPU per request than with the fixed spin.
 pub(crate) const SHORT_SLEEP: Duration = Duration::from_micros(200);
 
 /// The learnt spin length of one scheduler.
@@ -103,27 +109,32 @@ mod tests {
         let limit = SpinLimit::default();
         assert_eq!(limit.rounds(), MAX_ROUNDS);
         let mut seen = vec![limit.rounds()];
-        for _ in 0..10 {
+        for _ in 0..12 {
             limit.wasted();
             seen.push(limit.rounds());
         }
-        assert_eq!(&seen[..6], &[64, 32, 16, 8, 4, 2]);
-        assert!(seen[6..].iter().all(|&r| r == MIN_ROUNDS));
+        let halvings = (MAX_ROUNDS / MIN_ROUNDS).ilog2() as usize;
+        let expected: Vec<u32> = (0..=halvings).map(|k| MAX_ROUNDS >> k).collect();
+        assert_eq!(&seen[..=halvings], &expected[..]);
+        assert_eq!(*expected.last().unwrap(), MIN_ROUNDS);
+        assert!(seen[halvings..].iter().all(|&r| r == MIN_ROUNDS));
     }
 
     #[test]
     fn doubles_back_up_to_the_ceiling() {
         let limit = SpinLimit::default();
-        for _ in 0..10 {
+        for _ in 0..12 {
             limit.wasted();
         }
         let mut seen = vec![];
-        for _ in 0..10 {
+        for _ in 0..12 {
             limit.paid();
             seen.push(limit.rounds());
         }
-        assert_eq!(&seen[..5], &[4, 8, 16, 32, 64]);
-        assert!(seen[5..].iter().all(|&r| r == MAX_ROUNDS));
+        let doublings = (MAX_ROUNDS / MIN_ROUNDS).ilog2() as usize;
+        let expected: Vec<u32> = (1..=doublings).map(|k| MIN_ROUNDS << k).collect();
+        assert_eq!(&seen[..doublings], &expected[..]);
+        assert!(seen[doublings - 1..].iter().all(|&r| r == MAX_ROUNDS));
     }
 
     /// A peer that hands work over a little after each spin runs out grows the spin until it
@@ -131,18 +142,22 @@ mod tests {
     #[test]
     fn spins_that_run_out_just_before_a_peer_hands_over_work_grow() {
         let limit = SpinLimit::default();
-        for _ in 0..10 {
+        for _ in 0..12 {
             limit.wasted();
         }
         limit.paid();
         limit.paid();
         assert_eq!(limit.rounds(), 8);
-        for expected in [16, 32, 64, 64] {
+        let mut expected = 8;
+        while expected < MAX_ROUNDS {
+            expected *= 2;
             limit.ran_out(true);
             assert_eq!(limit.rounds(), expected);
         }
+        limit.ran_out(true);
+        assert_eq!(limit.rounds(), MAX_ROUNDS);
         limit.ran_out(false);
-        assert_eq!(limit.rounds(), 32);
+        assert_eq!(limit.rounds(), MAX_ROUNDS / 2);
     }
 
     #[test]
