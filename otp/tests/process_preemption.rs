@@ -300,6 +300,71 @@ fn yield_now_alternates_two_processes_on_one_scheduler() {
     );
 }
 
+/// Two processes that keep waking each other on one scheduler would always hold the
+/// scheduler's `woken` slot (the process woken last runs next); a process that yields, and one
+/// woken while the pair runs, must still get their turns.
+#[test]
+fn a_ping_pong_pair_does_not_starve_a_yielder_or_a_woken_process_on_one_scheduler() {
+    enum Ball {
+        Partner(Pid<Ball>),
+        Hit,
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let rallies = Arc::new(AtomicU64::new(0));
+    let (stop2, rallies2) = (stop.clone(), rallies.clone());
+    let answered = run_with(
+        Builder::new().schedulers(1),
+        &stop,
+        move |mut mb: Mailbox<u32>| {
+            let player = |stop: Arc<AtomicBool>, rallies: Arc<AtomicU64>| {
+                move |mut pmb: Mailbox<Ball>| {
+                    let Ball::Partner(partner) = pmb.receive() else {
+                        panic!("the partner comes first")
+                    };
+                    while !stop.load(SeqCst) {
+                        if let Ball::Hit = pmb.receive() {
+                            rallies.fetch_add(1, SeqCst);
+                            partner.send(Ball::Hit);
+                        }
+                    }
+                }
+            };
+            let a = otp::spawn(player(stop2.clone(), rallies2.clone()));
+            let b = otp::spawn(player(stop2.clone(), rallies2.clone()));
+            a.send(Ball::Partner(b.clone()));
+            b.send(Ball::Partner(a.clone()));
+            a.send(Ball::Hit);
+            // The pair is under way before the root goes on.
+            while rallies2.load(SeqCst) < 100 {
+                otp::yield_now();
+            }
+            // The root yields (it goes behind in the run queue) many times over...
+            let me = mb.pid();
+            let echo = otp::spawn(move |mut emb: Mailbox<u32>| loop {
+                let n = emb.receive();
+                me.send(n);
+            });
+            let mut answered = 0;
+            for n in 0..200 {
+                for _ in 0..5 {
+                    otp::yield_now();
+                }
+                // ...and a third process, woken while the pair runs, answers each time.
+                echo.send(n);
+                assert_eq!(recv(&mut mb), n);
+                answered += 1;
+            }
+            stop2.store(true, SeqCst);
+            otp::process::exit(&a, ExitReason::Kill);
+            otp::process::exit(&b, ExitReason::Kill);
+            otp::process::exit(&echo, ExitReason::Kill);
+            answered
+        },
+    );
+    assert_eq!(answered, 200);
+    assert!(rallies.load(SeqCst) >= 100);
+}
+
 #[test]
 fn yield_now_lets_freshly_spawned_processes_run() {
     let stop = Arc::new(AtomicBool::new(false));

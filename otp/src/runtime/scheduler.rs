@@ -15,8 +15,9 @@
 //!
 //! # Picking the next process
 //!
-//! Pinned run queue, then the inbox, then `next` and the movable deque, then the global
-//! injector; every
+//! The `woken` slot (the pinned process woken last here, at most [`WOKEN_STREAK`] times in a
+//! row while others wait), the pinned run queue, then the inbox, then `next` and the movable
+//! deque, then the global injector; every
 //! 61st pick looks at timers and the injector first, and every 1021st at the *oldest* entry of
 //! the (LIFO) movable deque, so nothing starves (Go's trick). An idle
 //! scheduler spins a little, stealing from others, then parks until it is handed work or its
@@ -174,6 +175,10 @@ impl std::fmt::Debug for ProcRef {
 
 /// While spinning, a scheduler with sockets looks at its reactor every this many rounds.
 const SPIN_POLL_EVERY: u32 = 4;
+/// A spin round: one look at the peers (stealing), then this many looks at the scheduler's own
+/// queues, each followed by [`SPIN_PAUSES_PER_LOOK`] pause instructions (64 pauses a round).
+const SPIN_LOOKS_PER_ROUND: u32 = 8;
+const SPIN_PAUSES_PER_LOOK: u32 = 8;
 /// `sleeping`: running or spinning.
 const AWAKE: u8 = 0;
 /// `sleeping`: parked on the parker.
@@ -188,6 +193,9 @@ const STEAL_PATIENCE: u32 = 8;
 const FAIRNESS_TICK: u64 = 61;
 /// Every this many picks, start the oldest unstarted process rather than the newest.
 const OLDEST_TICK: u64 = 1021;
+/// The `woken` slot goes first at most this many times in a row while other pinned processes
+/// wait (two processes that keep waking each other would otherwise starve the rest).
+const WOKEN_STREAK: u32 = 16;
 
 /// The part of a scheduler other threads see.
 #[derive(Debug)]
@@ -271,6 +279,13 @@ impl SchedulerShared {
 pub(crate) struct Scheduler {
     pub(crate) shared: Arc<SchedulerShared>,
     pub(crate) rt: Arc<RuntimeShared>,
+    /// The pinned process woken last on this thread (null: none), run before the run queue:
+    /// a message's receiver runs next, as the BEAM's and Go's schedulers run it, at the cost
+    /// of a pointer swap instead of a trip through the queue. [`Scheduler::take_woken`] keeps
+    /// it from starving the queue.
+    woken: Cell<*mut ProcessCore>,
+    /// How many times in a row `woken` went first while others waited.
+    woken_streak: Cell<u32>,
     /// Pinned runnable processes, with whether each got here by yielding (vs being woken).
     run_queue: RefCell<VecDeque<(ProcRef, bool)>>,
     movable: Worker<ProcRef>,
@@ -356,6 +371,8 @@ impl Scheduler {
         let n = rt.schedulers.len();
         Scheduler {
             shared: rt.schedulers[index].clone(),
+            woken: Cell::new(std::ptr::null_mut()),
+            woken_streak: Cell::new(0),
             run_queue: RefCell::new(VecDeque::new()),
             movable,
             stacks: RefCell::new(StackPool::new()),
@@ -452,9 +469,44 @@ impl Scheduler {
         self.take_next().or_else(|| self.movable.pop())
     }
 
-    /// Queues a pinned process woken on this thread.
+    /// Queues a pinned process woken on this thread: into the `woken` slot; one already there
+    /// moves on to the back of the run queue.
     fn push_local(&self, p: ProcRef) {
+        let older = self.woken.replace(p.into_ptr());
+        if !older.is_null() {
+            // SAFETY: taken out of the slot: ours, once.
+            let older = unsafe { ProcRef::from_ptr(older) };
+            self.run_queue.borrow_mut().push_back((older, false));
+        }
+    }
+
+    /// The process in the `woken` slot, unless it has gone first [`WOKEN_STREAK`] times in a
+    /// row while others waited in the run queue or the inbox: then those go first (the oldest
+    /// of them), and it goes to the back of the run queue.
+    #[inline]
+    fn take_woken(&self) -> Option<ProcRef> {
+        let p = self.woken.get();
+        if p.is_null() {
+            return None;
+        }
+        self.woken.set(std::ptr::null_mut());
+        // SAFETY: taken out of the slot: ours, once.
+        let p = unsafe { ProcRef::from_ptr(p) };
+        let others_wait = !self.run_queue.borrow().is_empty() || !self.shared.inbox.is_empty();
+        if !others_wait {
+            self.woken_streak.set(0);
+            return Some(p);
+        }
+        let streak = self.woken_streak.get() + 1;
+        if streak <= WOKEN_STREAK {
+            self.woken_streak.set(streak);
+            return Some(p);
+        }
+        self.woken_streak.set(0);
+        let first = self.run_queue.borrow_mut().pop_front().map(|(q, _)| q);
+        let first = first.or_else(|| self.take_inbox());
         self.run_queue.borrow_mut().push_back((p, false));
+        first.or_else(|| self.run_queue.borrow_mut().pop_front().map(|(q, _)| q))
     }
 
     /// Queues a pinned process that yielded.
@@ -481,6 +533,11 @@ impl Scheduler {
             if let Some(p) = self.take_oldest_movable() {
                 return Some(p);
             }
+        }
+        // The pinned process woken last first (its waker has just blocked, most likely on
+        // its answer: Go's `runnext`).
+        if let Some(p) = self.take_woken() {
+            return Some(p);
         }
         // Woken processes first (message latency), then unstarted ones. A process that merely
         // yielded (out of reductions) goes behind the unstarted ones: otherwise a process that
@@ -556,7 +613,8 @@ impl Scheduler {
     }
 
     fn has_local_work(&self) -> bool {
-        !self.run_queue.borrow().is_empty()
+        !self.woken.get().is_null()
+            || !self.run_queue.borrow().is_empty()
             || !self.shared.inbox.is_empty()
             || !self.movable.is_empty()
             || !self.shared.next.load(Relaxed).is_null()
@@ -622,17 +680,23 @@ impl Scheduler {
                 self.push_local_front_movable(p);
                 return;
             }
-            if self.has_local_work() || self.rt.stopping() {
-                self.rt.spinning.fetch_sub(1, SeqCst);
-                if self.has_peer_work() {
-                    self.spin.paid();
-                } else {
-                    self.spin.wasted();
+            // Our own queues are looked at every few pauses, the peers once a round: work a
+            // peer hands over (a pinned process it woke) starts within a few hundred
+            // nanoseconds, not half a round (a ring split over two schedulers pays that at
+            // every crossing).
+            for _ in 0..SPIN_LOOKS_PER_ROUND {
+                if self.has_local_work() || self.rt.stopping() {
+                    self.rt.spinning.fetch_sub(1, SeqCst);
+                    if self.has_peer_work() {
+                        self.spin.paid();
+                    } else {
+                        self.spin.wasted();
+                    }
+                    return;
                 }
-                return;
-            }
-            for _ in 0..64 {
-                std::hint::spin_loop();
+                for _ in 0..SPIN_PAUSES_PER_LOOK {
+                    std::hint::spin_loop();
+                }
             }
         }
         self.rt.spinning.fetch_sub(1, SeqCst);
